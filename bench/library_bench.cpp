@@ -1,0 +1,366 @@
+// The library through its public C++ API, on registries of 1 thousand and
+// 1 million clusters:
+//
+//   repeat/downloaded/N  a granted, already downloaded cluster: ["Downloaded"]
+//   repeat/bad_id/N      a valid token, a cluster id that is no k8s-uuid: 400
+//   repeat/bad_token/N   an unknown token: 403
+//   repeat/no_grant/N    a live token of a principal without a grant: 403
+//                        (each also as .../try: through try_access_info,
+//                        which returns the Error instead of throwing it)
+//   issue/N              first downloads: key, certificate, manifest and the
+//                        durable commit (WAL, synchronous=FULL)
+//
+// Repeat requests go to clusters picked uniformly at random over the whole
+// registry, so at 1M clusters they really walk a large B-tree. The issue
+// benchmark also measures the database bytes each download adds
+// (db_bytes_per_download: file size after a TRUNCATE checkpoint, before and
+// after, divided by the number of downloads).
+//
+// A registry is made by the library (schema, CA, settings, tokens) and then
+// seeded with raw SQLite in one bulk transaction: every other cluster is
+// already downloaded (with its audit record), the rest are not; all are
+// granted to the principal "alice".
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <clusteraccess/clusteraccess.hpp>
+
+#include "bench_support.hpp"
+
+namespace {
+
+namespace ca = clusteraccess;
+using clusteraccess::bench::Latencies;
+
+struct Options {
+  std::string workdir = "/tmp";
+  std::vector<long> scales = {1000, 1000000};
+  benchmark::IterationCount issue_iterations = 300;
+};
+Options g_options;
+
+// ---- raw SQLite, for seeding and measuring the file only -------------------
+
+void sqlite_check(int rc, sqlite3* db, const std::string& what) {
+  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  }
+}
+
+struct Db {
+  explicit Db(const std::string& path) { sqlite_check(sqlite3_open(path.c_str(), &db), db, "open"); }
+  ~Db() { sqlite3_close(db); }
+  void exec(const std::string& sql) const {
+    sqlite_check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), db, sql);
+  }
+  sqlite3* db = nullptr;
+};
+
+struct Stmt {
+  Stmt(const Db& db, const char* sql) : db_(db.db) { sqlite_check(sqlite3_prepare_v2(db_, sql, -1, &s, nullptr), db_, sql); }
+  ~Stmt() { sqlite3_finalize(s); }
+  void run() {
+    sqlite_check(sqlite3_step(s), db_, "step");
+    sqlite3_reset(s);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* s = nullptr;
+};
+
+long long file_size(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<long long>(info.st_size) : 0;
+}
+
+// Folds the WAL into the database file and empties it, so that the file size
+// is the size of the state.
+long long checkpointed_size(const std::string& path) {
+  Db db(path);
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return file_size(path);
+}
+
+// ---- the workload ------------------------------------------------------------
+
+struct Workload {
+  long clusters = 0;
+  std::string path;
+  std::unique_ptr<ca::Registry> registry;
+  std::vector<ca::AccessRequest> downloaded;  // random sample, cycled through
+  std::vector<ca::AccessRequest> bad_id;
+  std::vector<ca::AccessRequest> bad_token;
+  std::vector<ca::AccessRequest> no_grant;
+  std::vector<ca::AccessRequest> fresh;  // not yet downloaded, shuffled; used up once each
+  std::size_t next_fresh = 0;
+};
+
+std::map<long, Workload> g_workloads;
+
+std::string serial_of(long index) {
+  char text[33];
+  std::snprintf(text, sizeof text, "%032lx", static_cast<unsigned long>(index));
+  return text;
+}
+
+void seed(const std::string& path, long clusters, std::vector<ca::ClusterId>& ids) {
+  std::mt19937_64 random(static_cast<std::uint64_t>(clusters));
+  std::vector<std::array<std::uint8_t, 16>> raw(static_cast<std::size_t>(clusters));
+  for (auto& id : raw) {
+    for (auto& byte : id) byte = static_cast<std::uint8_t>(random());
+    id[6] = static_cast<std::uint8_t>((id[6] & 0x0f) | 0x40);  // version 4
+    id[8] = static_cast<std::uint8_t>((id[8] & 0x3f) | 0x80);  // variant
+  }
+  // Sorted, so that the bulk insert appends to every index.
+  std::sort(raw.begin(), raw.end());
+
+  Db db(path);
+  // Alone on the file: a rollback journal for the bulk load (new pages need
+  // no journal), then back to WAL as the registry wants it.
+  db.exec("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;");
+  db.exec("BEGIN");
+  const auto now = static_cast<long long>(std::time(nullptr));
+  Stmt cluster(db,
+               "INSERT INTO clusters (id, name, category, provider, network, created_at, "
+               "downloaded_at, certificate_serial) VALUES (?1, ?2, 'attachedcluster', 'eks', "
+               "'public', ?3, ?4, ?5)");
+  Stmt grant(db, "INSERT INTO grants (principal, cluster_id) VALUES ('alice', ?1)");
+  Stmt download(db,
+                "INSERT INTO downloads (cluster_id, principal, downloaded_at, certificate_serial, "
+                "network) VALUES (?1, 'alice', ?2, ?3, 'public')");
+  char name[32];
+  for (long i = 0; i < clusters; ++i) {
+    const auto& id = raw[static_cast<std::size_t>(i)];
+    const bool downloaded = i % 2 == 0;
+    const std::string serial = serial_of(i + 1);
+    std::snprintf(name, sizeof name, "bench-%08ld", i);
+    sqlite3_bind_blob(cluster.s, 1, id.data(), 16, SQLITE_STATIC);
+    sqlite3_bind_text(cluster.s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(cluster.s, 3, now);
+    if (downloaded) {
+      sqlite3_bind_int64(cluster.s, 4, now);
+      sqlite3_bind_text(cluster.s, 5, serial.c_str(), -1, SQLITE_STATIC);
+    } else {
+      sqlite3_bind_null(cluster.s, 4);
+      sqlite3_bind_null(cluster.s, 5);
+    }
+    cluster.run();
+    sqlite3_bind_blob(grant.s, 1, id.data(), 16, SQLITE_STATIC);
+    grant.run();
+    if (downloaded) {
+      sqlite3_bind_blob(download.s, 1, id.data(), 16, SQLITE_STATIC);
+      sqlite3_bind_int64(download.s, 2, now);
+      sqlite3_bind_text(download.s, 3, serial.c_str(), -1, SQLITE_STATIC);
+      download.run();
+    }
+    ids.push_back(ca::ClusterId::from_bytes(id));
+  }
+  db.exec("COMMIT");
+  db.exec("PRAGMA journal_mode = WAL");
+}
+
+Workload& workload(long clusters) {
+  auto found = g_workloads.find(clusters);
+  if (found != g_workloads.end()) return found->second;
+
+  const auto started = std::chrono::steady_clock::now();
+  Workload& w = g_workloads[clusters];
+  w.clusters = clusters;
+  w.path = g_options.workdir + "/registry-" + std::to_string(clusters) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((w.path + suffix).c_str());
+
+  std::string alice;
+  std::string mallory;
+  {
+    ca::Registry registry(w.path);  // schema, CA
+    registry.set_public_endpoint("proxy.example.com", 30123);
+    alice = registry.create_token("alice", std::chrono::hours(24 * 30));
+    mallory = registry.create_token("mallory", std::chrono::hours(24 * 30));
+  }
+  std::vector<ca::ClusterId> ids;
+  ids.reserve(static_cast<std::size_t>(clusters));
+  seed(w.path, clusters, ids);
+  w.registry = std::make_unique<ca::Registry>(w.path);
+
+  std::mt19937_64 random(42);
+  const auto request = [](const ca::ClusterId& id, const std::string& token) {
+    return ca::AccessRequest{id.str(), token, std::nullopt, std::nullopt};
+  };
+  const std::size_t samples = std::min<std::size_t>(65536, ids.size());
+  std::uniform_int_distribution<std::size_t> any(0, ids.size() - 1);
+  for (std::size_t i = 0; i < samples; ++i) {
+    const std::size_t index = any(random) & ~std::size_t{1};  // even: downloaded
+    w.downloaded.push_back(request(ids[index], alice));
+    w.no_grant.push_back(request(ids[index], mallory));
+    w.bad_token.push_back(request(ids[index], "cat_" + std::string(43, 'A' + static_cast<char>(i % 26))));
+    std::string upper = ids[index].str();
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) { return static_cast<char>(std::toupper(c)); });
+    w.bad_id.push_back(ca::AccessRequest{upper, alice, std::nullopt, std::nullopt});
+  }
+  for (std::size_t i = 1; i < ids.size(); i += 2) w.fresh.push_back(request(ids[i], alice));
+  std::shuffle(w.fresh.begin(), w.fresh.end(), random);
+
+  // Sanity: each path answers what it should before it is timed.
+  if (w.registry->access_info(w.downloaded.front()).is_first_download()) {
+    throw std::runtime_error("a seeded downloaded cluster was downloaded again");
+  }
+  const auto expect = [&](const ca::AccessRequest& r, int status) {
+    try {
+      w.registry->access_info(r);
+    } catch (const ca::Error& e) {
+      if (e.http_status() == status) return;
+      throw std::runtime_error("unexpected status " + std::to_string(e.http_status()));
+    }
+    throw std::runtime_error("expected an error");
+  };
+  expect(w.bad_id.front(), 400);
+  expect(w.bad_token.front(), 403);
+  expect(w.no_grant.front(), 403);
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cerr << "seeded " << clusters << " clusters in " << seconds << " s (" << file_size(w.path) / 1024
+            << " KiB)\n";
+  return w;
+}
+
+// ---- benchmarks ----------------------------------------------------------------
+
+enum class Path { kDownloaded, kBadId, kBadToken, kNoGrant };
+
+// `api`: Registry::access_info (throws the Error of a rejected request) or
+// Registry::try_access_info (returns it).
+enum class Api { kThrowing, kReturning };
+
+void BM_Repeat(benchmark::State& state, long clusters, Path path, Api api) {
+  Workload& w = workload(clusters);
+  const std::vector<ca::AccessRequest>& requests = path == Path::kDownloaded ? w.downloaded
+                                                   : path == Path::kBadId    ? w.bad_id
+                                                   : path == Path::kBadToken ? w.bad_token
+                                                                             : w.no_grant;
+  Latencies latencies(state);
+  std::size_t next = 0;
+  long failures = 0;
+  for (auto _ : state) {
+    const ca::AccessRequest& request = requests[next++ % requests.size()];
+    latencies.time([&] {
+      if (api == Api::kReturning) {
+        auto answer = w.registry->try_access_info(request);
+        if ((path == Path::kDownloaded) != std::holds_alternative<ca::AccessInfo>(answer)) ++failures;
+        benchmark::DoNotOptimize(answer);
+      } else if (path == Path::kDownloaded) {
+        benchmark::DoNotOptimize(w.registry->access_info(request));
+      } else {
+        try {
+          w.registry->access_info(request);
+        } catch (const ca::Error& e) {
+          benchmark::DoNotOptimize(e.http_status());
+          return;
+        }
+        ++failures;
+      }
+    });
+  }
+  if (failures != 0) state.SkipWithError("a request got the wrong answer");
+  latencies.report(state);
+}
+
+void BM_Issue(benchmark::State& state, long clusters) {
+  Workload& w = workload(clusters);
+  const long long before = checkpointed_size(w.path);
+  const auto first = w.next_fresh;
+  Latencies latencies(state);
+  for (auto _ : state) {
+    if (w.next_fresh == w.fresh.size()) {
+      state.SkipWithError("ran out of clusters not yet downloaded");
+      break;
+    }
+    const ca::AccessRequest& request = w.fresh[w.next_fresh++];
+    latencies.time([&] {
+      const ca::AccessInfo info = w.registry->access_info(request);
+      if (!info.is_first_download()) throw std::runtime_error("not a first download");
+      benchmark::DoNotOptimize(info.documents.data());
+    });
+  }
+  latencies.report(state);
+  const auto issued = static_cast<double>(w.next_fresh - first);
+  if (issued > 0) {
+    state.counters["db_bytes_per_download"] = static_cast<double>(checkpointed_size(w.path) - before) / issued;
+  }
+}
+
+std::vector<long> parse_scales(const std::string& text) {
+  std::vector<long> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find(',', start);
+    out.push_back(std::atol(text.substr(start, end - start).c_str()));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> rest;
+  rest.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--workdir=", 0) == 0) {
+      g_options.workdir = arg.substr(10);
+    } else if (arg.rfind("--scales=", 0) == 0) {
+      g_options.scales = parse_scales(arg.substr(9));
+    } else if (arg.rfind("--issue-iterations=", 0) == 0) {
+      g_options.issue_iterations = std::atoll(arg.c_str() + 19);
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  for (const long n : g_options.scales) {
+    const std::string suffix = "/" + std::to_string(n);
+    // First downloads first: the repeat paths then run as they would in a
+    // service that has issued some (a non-empty WAL; see README, Benchmarks).
+    benchmark::RegisterBenchmark(("issue" + suffix).c_str(), BM_Issue, n)
+        ->Iterations(std::min<benchmark::IterationCount>(g_options.issue_iterations, n / 2))
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    const std::pair<const char*, Path> paths[] = {{"repeat/downloaded", Path::kDownloaded},
+                                                  {"repeat/bad_id", Path::kBadId},
+                                                  {"repeat/bad_token", Path::kBadToken},
+                                                  {"repeat/no_grant", Path::kNoGrant}};
+    for (const auto& [name, path] : paths) {
+      benchmark::RegisterBenchmark((name + suffix).c_str(), BM_Repeat, n, path, Api::kThrowing)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark((name + suffix + "/try").c_str(), BM_Repeat, n, path, Api::kReturning)
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  int count = static_cast<int>(rest.size());
+  benchmark::Initialize(&count, rest.data());
+  try {
+    benchmark::RunSpecifiedBenchmarks();
+  } catch (const std::exception& e) {
+    std::cerr << "library_bench: " << e.what() << '\n';
+    return 1;
+  }
+  benchmark::Shutdown();
+  g_workloads.clear();
+  return 0;
+}

@@ -1,0 +1,173 @@
+"""Python-side benchmarks: the library through clusteraccess._core, and the
+plain-Python peer (bench/peer.py), on the same workload.
+
+For each implementation, on its own copy of one seeded registry (1,000
+clusters by default, see bench/workload.py):
+
+  repeat/downloaded   a granted, already downloaded cluster: ["Downloaded"]
+  repeat/bad_id       a valid token, a cluster id that is no k8s-uuid: 400
+  repeat/bad_token    an unknown token: 403
+  repeat/no_grant     a live token of a principal without a grant: 403
+  issue               first downloads (durable)
+
+Throughput comes from a plain loop (no timer per call), p50/p99 from a second
+loop that times every call. Prints one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import peer  # noqa: E402
+import workload  # noqa: E402
+
+
+def percentile(sorted_ns: list[int], p: float) -> float:
+    index = min(len(sorted_ns) - 1, int(p * (len(sorted_ns) - 1) + 0.5))
+    return sorted_ns[index] / 1000.0
+
+
+def measure_repeat(call: Callable[[str, str], Any], error: type[BaseException] | None,
+                   requests: list[tuple[str, str]], min_time: float, latency_samples: int) -> dict[str, float]:
+    # Throughput: whole passes over the request list until min_time has passed.
+    done = 0
+    perf = time.perf_counter
+    start = perf()
+    while True:
+        if error is None:
+            for cluster_id, token in requests:
+                call(cluster_id, token)
+        else:
+            for cluster_id, token in requests:
+                try:
+                    call(cluster_id, token)
+                except error:
+                    pass
+                else:
+                    raise AssertionError("a request that should fail succeeded")
+        done += len(requests)
+        elapsed = perf() - start
+        if elapsed >= min_time:
+            break
+    ops = done / elapsed
+    # Latency: every call timed.
+    clock = time.perf_counter_ns
+    samples = []
+    for cluster_id, token in requests[:latency_samples]:
+        t0 = clock()
+        try:
+            call(cluster_id, token)
+        except BaseException as e:  # noqa: BLE001 - the expected error
+            if error is None or not isinstance(e, error):
+                raise
+        samples.append(clock() - t0)
+    samples.sort()
+    return {"ops_per_s": ops, "p50_us": percentile(samples, 0.5), "p99_us": percentile(samples, 0.99), "n": done}
+
+
+def measure_issue(call: Callable[[str, str], list[str]], requests: list[tuple[str, str]]) -> dict[str, float]:
+    clock = time.perf_counter_ns
+    samples = []
+    start = clock()
+    for cluster_id, token in requests:
+        t0 = clock()
+        documents = call(cluster_id, token)
+        samples.append(clock() - t0)
+        if len(documents) != 2:
+            raise AssertionError("not a first download")
+    total = (clock() - start) / 1e9
+    samples.sort()
+    return {"ops_per_s": len(requests) / total, "p50_us": percentile(samples, 0.5),
+            "p99_us": percentile(samples, 0.99), "n": len(requests)}
+
+
+def status_of(call: Callable[[str, str], Any], cluster_id: str, token: str) -> tuple[int, Any]:
+    try:
+        return 200, call(cluster_id, token)
+    except Exception as e:  # noqa: BLE001
+        return getattr(e, "status", -1), getattr(e, "code", None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--clusters", type=int, default=1000)
+    parser.add_argument("--min-time", type=float, default=2.0, help="seconds per repeat-path figure")
+    parser.add_argument("--issue", type=int, default=300, help="first downloads per implementation")
+    parser.add_argument("--latency-samples", type=int, default=20000)
+    parser.add_argument("--only", choices=["library", "peer"], default=None)
+    args = parser.parse_args()
+
+    from clusteraccess import _core as core
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="clusteraccess-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    library_path = os.path.join(workdir, "python-library.db")
+    peer_path = os.path.join(workdir, "python-peer.db")
+    for path in (library_path, peer_path):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.unlink(path + suffix)
+
+    wl = workload.make_registry(core, library_path, args.clusters)
+    workload.checkpoint(library_path)
+    shutil.copyfile(library_path, peer_path)
+    os.chmod(peer_path, 0o600)
+
+    rng = random.Random(7)
+    picks = [rng.choice(wl.downloaded) for _ in range(min(65536, max(4096, len(wl.downloaded))))]
+    requests = {
+        "repeat/downloaded": [(cid, wl.alice) for cid in picks],
+        "repeat/bad_id": [(cid.upper(), wl.alice) for cid in picks],
+        "repeat/bad_token": [(cid, "cat_" + chr(ord("A") + i % 26) * 43) for i, cid in enumerate(picks)],
+        "repeat/no_grant": [(cid, wl.mallory) for cid in picks],
+    }
+    issue_count = min(args.issue, len(wl.fresh) // 2)
+    fresh = {"library": wl.fresh[:issue_count], "peer": wl.fresh[issue_count:2 * issue_count]}
+
+    registry = core.Registry(library_path)
+    service = peer.PeerService(peer_path)
+    implementations = {
+        "library": (registry.access_info, core.ClusterAccessError),
+        "peer": (service.access_info, peer.PeerError),
+    }
+
+    # Both answer every path the same way before anything is timed.
+    for name, reqs in requests.items():
+        cluster_id, token = reqs[0]
+        answers = {impl: status_of(call, cluster_id, token) for impl, (call, _) in implementations.items()}
+        if answers["library"] != answers["peer"]:
+            raise AssertionError(f"{name}: library answers {answers['library']}, peer {answers['peer']}")
+
+    results = []
+    for impl, (call, error) in implementations.items():
+        if args.only and impl != args.only:
+            continue
+        for name, reqs in requests.items():
+            figure = measure_repeat(call, None if name == "repeat/downloaded" else error, reqs, args.min_time,
+                                    args.latency_samples)
+            results.append({"impl": impl, "path": name, **figure})
+            print(f"{impl:8} {name:18} {figure['ops_per_s']:>12,.0f} ops/s  p50 {figure['p50_us']:.2f} us  "
+                  f"p99 {figure['p99_us']:.2f} us", file=sys.stderr)
+        figure = measure_issue(call, [(cid, wl.alice) for cid in fresh[impl]])
+        results.append({"impl": impl, "path": "issue", **figure})
+        print(f"{impl:8} {'issue':18} {figure['ops_per_s']:>12,.1f} ops/s  p50 {figure['p50_us']:.0f} us  "
+              f"p99 {figure['p99_us']:.0f} us", file=sys.stderr)
+
+    json.dump({"clusters": args.clusters, "results": results}, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

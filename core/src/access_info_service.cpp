@@ -1,0 +1,147 @@
+#include "access_info_service.hpp"
+
+#include "clock.hpp"
+#include "clusteraccess/error.hpp"
+#include "fault_injection.hpp"
+#include "ip_address.hpp"
+#include "names.hpp"
+
+namespace clusteraccess {
+
+namespace {
+
+// Longer tokens cannot be ours; refuse them before hashing.
+constexpr std::size_t kMaxTokenLength = 256;
+
+// Empty counts as "not given", as an HTTP query parameter without a value.
+bool given(const std::optional<std::string>& value) { return value && !value->empty(); }
+
+AccessInfo downloaded() { return AccessInfo{{kDownloaded}, std::nullopt}; }
+
+}  // namespace
+
+AccessInfoService::AccessInfoService(Store& store, const CertificateAuthority& authority,
+                                     const RegistryOptions& options)
+    : store_(store), authority_(authority), options_(options) {}
+
+std::variant<AccessInfo, Error> AccessInfoService::answer(const AccessRequest& request) const {
+  try {
+    auto judgement = admit(request);
+    if (auto* error = std::get_if<Error>(&judgement)) return std::move(*error);
+    const Admitted& admitted = std::get<Admitted>(judgement);
+    if (admitted.downloaded) return downloaded();
+    return issue(request, admitted);
+  } catch (const Error& error) {
+    return error;
+  }
+}
+
+AccessInfo AccessInfoService::handle(const AccessRequest& request) const {
+  auto result = answer(request);
+  if (auto* error = std::get_if<Error>(&result)) throw std::move(*error);
+  return std::get<AccessInfo>(std::move(result));
+}
+
+std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(const AccessRequest& request) const {
+  // 1. A live token.
+  if (!given(request.token) || request.token->size() > kMaxTokenLength) {
+    return Error::unauthenticated();
+  }
+  const TokenHash token_hash = hash_token(*request.token);
+  // Rules 1 and 3 are answered by one read (rule 2 needs none, so the id is
+  // parsed first and judged in its turn).
+  const std::optional<ClusterId> cluster_id = ClusterId::try_parse(request.cluster_id);
+  const RequestState state = store_.request_state(token_hash, cluster_id);
+  const auto& token = state.token;
+  if (!token || !hashes_equal(token->hash, token_hash) || token->revoked ||
+      token->expires_at <= unix_now(options_)) {
+    return Error::unauthenticated();
+  }
+
+  // 2. A Kubernetes UUID.
+  if (!cluster_id) return Error::bad_cluster_id();
+
+  // 3. An existing cluster this principal may query: one answer for both.
+  const auto& access = state.access;
+  if (!access || !access->granted) return Error::cluster_forbidden();
+
+  // 4. A third-party cluster.
+  if (access->category != ClusterCategory::kAttached) return Error::category_not_supported();
+
+  Admitted admitted{*cluster_id,      token->principal, token_hash, access->network,
+                    access->downloaded, std::nullopt,   std::nullopt};
+
+  // 5. The network parameters fit the cluster's access network.
+  if (access->network == AccessNetwork::kPublic) {
+    if (given(request.vpcendpoint)) {
+      return Error::bad_parameter("vpcendpoint",
+                                  "must not be given for a cluster accessed over the public network");
+    }
+    if (given(request.region)) {
+      return Error::bad_parameter("region",
+                                  "must not be given for a cluster accessed over the public network");
+    }
+    return admitted;
+  }
+  if (!given(request.vpcendpoint)) {
+    return Error::bad_parameter("vpcendpoint",
+                                "is required for a cluster accessed over the private network");
+  }
+  auto vpcendpoint = canonical_unicast_ip(*request.vpcendpoint);
+  if (!vpcendpoint) {
+    return Error::bad_parameter("vpcendpoint", "must be a literal unicast IPv4 or IPv6 address");
+  }
+  if (!given(request.region)) {
+    return Error::bad_parameter("region", "is required for a cluster accessed over the private network");
+  }
+  std::optional<Region> region;
+  if (is_valid_region_name(*request.region)) region = store_.region(*request.region);
+  if (!region) return Error::bad_parameter("region", "is not a region this installation serves");
+
+  admitted.private_access = PrivateAccess{region->name, std::move(*vpcendpoint)};
+  admitted.region_proxy = std::move(region->proxy);
+  return admitted;
+}
+
+AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted) const {
+  auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(store_);
+  if (!proxy) throw Error::certificates("the public proxy endpoint is not configured");
+  const auto image = store_.setting(setting_key::kAgentImage);
+
+  const std::int64_t issued_at = unix_now(options_);
+  const AgentCredential credential =
+      authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity);
+  fault::reached(fault::Point::kAfterKeyGeneration);
+  std::vector<std::string> documents = render_manifest(ManifestInput{
+      admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
+      credential.private_key_pem, *proxy, image.value_or(std::string(kDefaultAgentImage)),
+      admitted.private_access});
+
+  DownloadCommit commit{admitted.cluster_id,
+                        admitted.principal,
+                        admitted.token_hash,
+                        issued_at,
+                        credential.serial_hex,
+                        admitted.network,
+                        std::nullopt,
+                        std::nullopt};
+  if (admitted.private_access) {
+    commit.region = admitted.private_access->region;
+    commit.vpcendpoint = admitted.private_access->vpcendpoint;
+  }
+  fault::reached(fault::Point::kBeforeCommit);
+  if (store_.record_download(commit)) {
+    fault::reached(fault::Point::kAfterCommit);
+    return AccessInfo{std::move(documents), credential.serial_hex};
+  }
+
+  // Nothing was recorded: someone else downloaded first, or the grant or
+  // token went away meanwhile. Judge again to give the right answer; the key
+  // made above is wiped without having left the library.
+  auto again = admit(request);
+  if (auto* error = std::get_if<Error>(&again)) throw std::move(*error);
+  if (std::get<Admitted>(again).downloaded) return downloaded();
+  throw Error::storage("the download could not be recorded");
+}
+
+}  // namespace clusteraccess

@@ -1,0 +1,60 @@
+// AccessInfoService: the rules of GET /v1/clusters/{clusterid}/accessinfo.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "certificate_authority.hpp"
+#include "clusteraccess/access_info.hpp"
+#include "clusteraccess/registry.hpp"
+#include "manifest.hpp"
+#include "store.hpp"
+
+namespace clusteraccess {
+
+/// Judges requests by the rules of DESIGN.md, in order, and issues the
+/// access information on the first download.
+///
+/// The key is made with no lock held; only the final conditional update takes
+/// the write lock, so a caller that loses a race throws its key away unseen
+/// and answers {"Downloaded"}.
+class AccessInfoService {
+ public:
+  /// `store`, `authority` and `options` must outlive the service.
+  AccessInfoService(Store& store, const CertificateAuthority& authority,
+                    const RegistryOptions& options);
+
+  /// Answers `request`: the access information, or the Error that rejects
+  /// it (400/403) or stopped it (500). A rejection is returned, not thrown:
+  /// an exception costs as much as the rest of a rejected request.
+  std::variant<AccessInfo, Error> answer(const AccessRequest& request) const;
+  /// `answer`, with the Error thrown.
+  AccessInfo handle(const AccessRequest& request) const;
+
+ private:
+  // A request that passed rules 1 to 5.
+  struct Admitted {
+    ClusterId cluster_id;
+    std::string principal;
+    TokenHash token_hash;
+    AccessNetwork network;
+    bool downloaded;
+    std::optional<PrivateAccess> private_access;
+    std::optional<ProxyEndpoint> region_proxy;
+  };
+
+  // Rules 1 to 5: the request admitted, or the Error of the first rule it
+  // breaks. Storage failures are thrown.
+  std::variant<Admitted, Error> admit(const AccessRequest& request) const;
+  // Rule 6. Throws on storage and crypto failures.
+  AccessInfo issue(const AccessRequest& request, const Admitted& admitted) const;
+
+  Store& store_;
+  const CertificateAuthority& authority_;
+  const RegistryOptions& options_;
+};
+
+}  // namespace clusteraccess

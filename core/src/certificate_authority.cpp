@@ -1,0 +1,347 @@
+#include "certificate_authority.hpp"
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <ctime>
+#include <initializer_list>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include <openssl/asn1.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "clusteraccess/error.hpp"
+#include "fault_injection.hpp"
+#include "openssl_handles.hpp"
+
+namespace clusteraccess {
+
+struct CertificateAuthority::Keys {
+  openssl::Pkey key;
+  openssl::X509Cert certificate;
+  std::string certificate_pem;
+};
+
+namespace {
+
+constexpr std::int64_t kClockSkew = 5 * 60;
+constexpr std::string_view kCaCommonName = "clusteraccess agent CA";
+constexpr std::string_view kAgentOrganization = "clusteraccess proxy-agent";
+
+[[noreturn]] void fail(std::string_view detail) {
+  // The error queue is per thread; leave it clean for the next caller.
+  ERR_clear_error();
+  throw Error::certificates(detail);
+}
+
+void check(bool ok, std::string_view detail) {
+  if (!ok) fail(detail);
+}
+
+// A P-256 key-generation context, made once per thread (a context must not be
+// shared between threads) and reused: a new context builds the curve's group
+// for its first key, which costs half as much again as the key itself.
+EVP_PKEY_CTX* p256_keygen_context() {
+  thread_local openssl::PkeyContext context;
+  if (context == nullptr) {
+    openssl::PkeyContext made(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    if (made != nullptr && EVP_PKEY_keygen_init(made.get()) == 1 &&
+        EVP_PKEY_CTX_set_group_name(made.get(), "P-256") == 1) {
+      context = std::move(made);
+    }
+  }
+  return context.get();
+}
+
+openssl::Pkey generate_p256() {
+  EVP_PKEY_CTX* context = p256_keygen_context();
+  check(!fault::injected(fault::Point::kKeyGeneration) && context != nullptr, "key generation failed");
+  EVP_PKEY* raw = nullptr;
+  check(EVP_PKEY_generate(context, &raw) == 1, "key generation failed");
+  return openssl::Pkey(raw);
+}
+
+// The public key of a P-256 key as an uncompressed point: 0x04 || X || Y.
+using P256Point = std::array<unsigned char, 65>;
+
+P256Point public_point(EVP_PKEY* key) {
+  P256Point point{};
+  std::size_t length = 0;
+  check(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point.data(), point.size(),
+                                        &length) == 1 &&
+            length == point.size() && point[0] == 0x04,
+        "key encoding failed");
+  return point;
+}
+
+bool is_p256(EVP_PKEY* key) {
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
+  std::array<char, 64> name{};
+  std::size_t length = 0;
+  if (EVP_PKEY_get_group_name(key, name.data(), name.size(), &length) != 1) return false;
+  return OBJ_sn2nid(name.data()) == NID_X9_62_prime256v1 ||
+         EC_curve_nist2nid(name.data()) == NID_X9_62_prime256v1;
+}
+
+struct Serial {
+  openssl::Asn1Integer asn1;
+  std::string hex;
+};
+
+Serial random_serial() {
+  std::array<unsigned char, 16> bytes{};
+  check(!fault::injected(fault::Point::kRandomBytes) &&
+            RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1,
+        "random source failed");
+  // Top bit clear (positive) and the next one set (non-zero, always 16 bytes
+  // and 32 hex digits): 126 random bits.
+  bytes[0] = static_cast<unsigned char>((bytes[0] & 0x3f) | 0x40);
+
+  const openssl::BigNum number(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
+  check(number != nullptr, "serial number failed");
+  Serial serial{openssl::Asn1Integer(BN_to_ASN1_INTEGER(number.get(), nullptr)), {}};
+  const openssl::String hex(BN_bn2hex(number.get()));
+  check(serial.asn1 != nullptr && hex != nullptr, "serial number failed");
+
+  std::string_view digits(hex.get());
+  digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+  serial.hex.reserve(digits.size());
+  for (const char c : digits) {
+    serial.hex += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return serial;
+}
+
+openssl::X509Name make_name(std::initializer_list<std::pair<const char*, std::string_view>> entries) {
+  openssl::X509Name name(X509_NAME_new());
+  check(name != nullptr, "certificate name failed");
+  for (const auto& [field, value] : entries) {
+    check(X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_ASC,
+                                     reinterpret_cast<const unsigned char*>(value.data()),
+                                     static_cast<int>(value.size()), -1, 0) == 1,
+          "certificate name failed");
+  }
+  return name;
+}
+
+// [not_before, not_after] in Unix seconds, checked for overflow.
+std::pair<std::int64_t, std::int64_t> validity_period(std::int64_t now, std::chrono::seconds validity) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const std::int64_t seconds = validity.count();
+  check(seconds > 0 && now > kMin + kClockSkew && now <= kMax - seconds, "bad validity period");
+  return {now - kClockSkew, now + seconds};
+}
+
+// The SubjectPublicKeyInfo of a P-256 key, set from its point. X509_set_pubkey
+// gives the same bytes, but OpenSSL 3.0 gets them by running the key through
+// an OSSL_ENCODER and back through an OSSL_DECODER, which costs several times
+// the key generation itself.
+bool set_p256_public_key(X509* cert, const P256Point& point) {
+  auto* encoded = static_cast<unsigned char*>(OPENSSL_memdup(point.data(), point.size()));
+  if (encoded == nullptr) return false;
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                             V_ASN1_OBJECT, OBJ_nid2obj(NID_X9_62_prime256v1), encoded,
+                             static_cast<int>(point.size())) != 1) {
+    OPENSSL_free(encoded);
+    return false;
+  }
+  return true;
+}
+
+openssl::X509Cert new_certificate(const Serial& serial, std::pair<std::int64_t, std::int64_t> period,
+                                  X509_NAME* subject, X509_NAME* issuer, const P256Point& key) {
+  openssl::X509Cert certificate(X509_new());
+  check(certificate != nullptr, "certificate creation failed");
+  X509* cert = certificate.get();
+  check(X509_set_version(cert, X509_VERSION_3) == 1 &&
+            X509_set_serialNumber(cert, serial.asn1.get()) == 1 &&
+            X509_set_subject_name(cert, subject) == 1 && X509_set_issuer_name(cert, issuer) == 1 &&
+            set_p256_public_key(cert, key),
+        "certificate creation failed");
+  check(ASN1_TIME_set(X509_getm_notBefore(cert), static_cast<std::time_t>(period.first)) != nullptr &&
+            ASN1_TIME_set(X509_getm_notAfter(cert), static_cast<std::time_t>(period.second)) != nullptr,
+        "bad validity period");
+  return certificate;
+}
+
+void add_extension(X509* cert, X509V3_CTX* context, int nid, const char* value) {
+  const openssl::X509Extension extension(X509V3_EXT_conf_nid(nullptr, context, nid, value));
+  check(extension != nullptr && X509_add_ext(cert, extension.get(), -1) == 1,
+        "certificate extension failed");
+}
+
+void sign(X509* cert, EVP_PKEY* key) {
+  check(!fault::injected(fault::Point::kSign) && X509_sign(cert, key, EVP_sha256()) > 0,
+        "certificate signing failed");
+}
+
+openssl::Bio memory_bio() {
+  openssl::Bio bio(BIO_new(BIO_s_mem()));
+  check(bio != nullptr, "out of memory");
+  return bio;
+}
+
+// One allocation of the exact size, so no partial copy of a key is left behind
+// by a reallocation. (The memory BIO itself clears its buffer when freed.)
+std::string bio_contents(BIO* bio) {
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  check(length > 0 && data != nullptr, "PEM encoding failed");
+  return std::string(data, static_cast<std::size_t>(length));
+}
+
+std::string certificate_to_pem(X509* cert) {
+  const openssl::Bio bio = memory_bio();
+  check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM encoding failed");
+  return bio_contents(bio.get());
+}
+
+// The PKCS#8 PrivateKeyInfo (RFC 5208) of a P-256 key holding an ECPrivateKey
+// (RFC 5915) with the public key and without the curve (named once, in the
+// AlgorithmIdentifier): byte for byte what PEM_write_bio_PrivateKey writes.
+// OpenSSL 3.0 gets those bytes through an OSSL_ENCODER chain that costs more
+// than the key generation; the structure is fixed, so it is written here.
+constexpr std::array<unsigned char, 36> kP256PrivateKeyInfoHead = {
+    0x30, 0x81, 0x87,                                            // SEQUENCE (135)
+    0x02, 0x01, 0x00,                                            //   INTEGER 0
+    0x30, 0x13,                                                  //   SEQUENCE (19)
+    0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,        //     id-ecPublicKey
+    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,  //     prime256v1
+    0x04, 0x6d,                                                  //   OCTET STRING (109)
+    0x30, 0x6b,                                                  //     SEQUENCE (107)
+    0x02, 0x01, 0x01,                                            //       INTEGER 1
+    0x04, 0x20,                                                  //       OCTET STRING (32): d
+};
+constexpr std::array<unsigned char, 5> kP256PrivateKeyInfoPublicKey = {
+    0xa1, 0x44,        //       [1] (68)
+    0x03, 0x42, 0x00,  //         BIT STRING (66), no unused bits: the point
+};
+
+SecretString private_key_to_pem(EVP_PKEY* key, const P256Point& point) {
+  std::array<unsigned char, 138> der{};
+  auto* out = std::copy(kP256PrivateKeyInfoHead.begin(), kP256PrivateKeyInfoHead.end(), der.begin());
+  BIGNUM* scalar = nullptr;
+  const bool have_scalar = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &scalar) == 1 &&
+                           BN_bn2binpad(scalar, out, 32) == 32;
+  BN_clear_free(scalar);
+  out = std::copy(kP256PrivateKeyInfoPublicKey.begin(), kP256PrivateKeyInfoPublicKey.end(), out + 32);
+  std::copy(point.begin(), point.end(), out);
+
+  const openssl::Bio bio = memory_bio();
+  // PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted.
+  const bool written =
+      have_scalar && PEM_write_bio(bio.get(), "PRIVATE KEY", "", der.data(), static_cast<long>(der.size())) > 0;
+  OPENSSL_cleanse(der.data(), der.size());
+  check(written, "PEM encoding failed");
+  return SecretString(bio_contents(bio.get()));
+}
+
+openssl::Bio read_only_bio(std::string_view pem, std::string_view detail) {
+  check(!pem.empty() && pem.size() <= static_cast<std::size_t>(INT_MAX), detail);
+  openssl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  check(bio != nullptr, detail);
+  return bio;
+}
+
+// Without a callback OpenSSL would prompt on the terminal for an encrypted key.
+int no_passphrase(char*, int, int, void*) { return -1; }
+
+openssl::X509Cert read_certificate(std::string_view pem) {
+  const openssl::Bio bio = read_only_bio(pem, "CA certificate does not parse");
+  openssl::X509Cert cert(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
+  check(cert != nullptr, "CA certificate does not parse");
+  return cert;
+}
+
+openssl::Pkey read_private_key(std::string_view pem) {
+  const openssl::Bio bio = read_only_bio(pem, "CA key does not parse");
+  openssl::Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  check(key != nullptr, "CA key does not parse");
+  return key;
+}
+
+}  // namespace
+
+CaMaterial CertificateAuthority::create(std::int64_t now, std::chrono::seconds validity) {
+  const auto period = validity_period(now, validity);
+  const openssl::Pkey key = generate_p256();
+  const Serial serial = random_serial();
+  const openssl::X509Name name = make_name({{"CN", kCaCommonName}});
+  const P256Point point = public_point(key.get());
+  const openssl::X509Cert certificate = new_certificate(serial, period, name.get(), name.get(), point);
+
+  X509V3_CTX context{};
+  X509V3_set_ctx(&context, certificate.get(), certificate.get(), nullptr, nullptr, 0);
+  // It signs agent certificates only, never another CA.
+  add_extension(certificate.get(), &context, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+  add_extension(certificate.get(), &context, NID_key_usage, "critical,keyCertSign,cRLSign");
+  // The subject key identifier first: the authority key identifier of a
+  // self-signed certificate is copied from it.
+  add_extension(certificate.get(), &context, NID_subject_key_identifier, "hash");
+  add_extension(certificate.get(), &context, NID_authority_key_identifier, "keyid:always");
+  sign(certificate.get(), key.get());
+
+  return CaMaterial{certificate_to_pem(certificate.get()), private_key_to_pem(key.get(), point)};
+}
+
+CertificateAuthority::CertificateAuthority(const CaMaterial& material) : keys_(std::make_unique<Keys>()) {
+  keys_->certificate = read_certificate(material.certificate_pem);
+  keys_->key = read_private_key(material.private_key_pem.view());
+  X509* cert = keys_->certificate.get();
+  EVP_PKEY* key = keys_->key.get();
+  check(is_p256(key), "CA key is not EC P-256");
+  check(X509_check_private_key(cert, key) == 1, "CA key does not match the CA certificate");
+  // 1: an X.509 v3 certificate with CA:TRUE (and keyCertSign, if keyUsage is present).
+  check(X509_check_ca(cert) == 1, "CA certificate is not a CA");
+  check(X509_verify(cert, key) == 1, "CA certificate is not self-signed");
+  // Re-encoded, so that only the one certificate that was checked is handed out.
+  keys_->certificate_pem = certificate_to_pem(cert);
+}
+
+CertificateAuthority::~CertificateAuthority() = default;
+CertificateAuthority::CertificateAuthority(CertificateAuthority&&) noexcept = default;
+CertificateAuthority& CertificateAuthority::operator=(CertificateAuthority&&) noexcept = default;
+
+const std::string& CertificateAuthority::certificate_pem() const noexcept { return keys_->certificate_pem; }
+
+AgentCredential CertificateAuthority::issue(const ClusterId& cluster, std::int64_t now,
+                                            std::chrono::seconds validity) const {
+  X509* ca = keys_->certificate.get();
+  const auto period = validity_period(now, validity);
+  const ASN1_TIME* ca_not_after = X509_get0_notAfter(ca);
+  check(ASN1_TIME_cmp_time_t(ca_not_after, static_cast<std::time_t>(now)) > 0, "CA certificate has expired");
+
+  const openssl::Pkey key = generate_p256();
+  const P256Point point = public_point(key.get());
+  const Serial serial = random_serial();
+  const std::string id = cluster.str();
+  const openssl::X509Name subject = make_name({{"O", kAgentOrganization}, {"CN", id}});
+  const openssl::X509Cert certificate =
+      new_certificate(serial, period, subject.get(), X509_get_subject_name(ca), point);
+  X509* cert = certificate.get();
+  // A certificate outliving its CA is of no use: end it with the CA.
+  const int cmp = ASN1_TIME_cmp_time_t(ca_not_after, static_cast<std::time_t>(period.second));
+  check(cmp != -2, "bad validity period");
+  if (cmp < 0) check(X509_set1_notAfter(cert, ca_not_after) == 1, "bad validity period");
+
+  X509V3_CTX context{};
+  X509V3_set_ctx(&context, ca, cert, nullptr, nullptr, 0);
+  add_extension(cert, &context, NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert, &context, NID_key_usage, "critical,digitalSignature");
+  add_extension(cert, &context, NID_ext_key_usage, "clientAuth");
+  add_extension(cert, &context, NID_subject_key_identifier, "hash");
+  add_extension(cert, &context, NID_authority_key_identifier, "keyid:always");
+  sign(cert, keys_->key.get());
+
+  return AgentCredential{certificate_to_pem(cert), private_key_to_pem(key.get(), point), serial.hex};
+}
+
+}  // namespace clusteraccess

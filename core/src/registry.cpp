@@ -1,0 +1,169 @@
+#include "clusteraccess/registry.hpp"
+
+#include <limits>
+
+#include "access_info_service.hpp"
+#include "certificate_authority.hpp"
+#include "clock.hpp"
+#include "clusteraccess/error.hpp"
+#include "names.hpp"
+#include "sqlite_store.hpp"
+#include "token.hpp"
+
+namespace clusteraccess {
+
+namespace {
+
+// The CA outlives many agent certificates: ten years.
+constexpr std::chrono::seconds kCaValidity{std::chrono::hours(24 * 365 * 10)};
+
+RegistryOptions checked(RegistryOptions options) {
+  if (options.agent_certificate_validity.count() <= 0) {
+    throw Error::bad_parameter("agent_certificate_validity", "must be positive");
+  }
+  if (options.busy_timeout.count() < 0) throw Error::bad_parameter("busy_timeout", "must not be negative");
+  return options;
+}
+
+void require_principal(std::string_view principal) {
+  if (!is_valid_principal_name(principal)) {
+    throw Error::bad_parameter("principal",
+                               "must be 1 to 64 characters of letters, digits and ._@- starting "
+                               "with a letter or digit");
+  }
+}
+
+void require_proxy(std::string_view host, int port) {
+  if (!is_valid_host_name(host)) {
+    throw Error::bad_parameter("host", "must be a DNS host name or a literal IP address");
+  }
+  if (!is_valid_port(port)) throw Error::bad_parameter("port", "must be between 1 and 65535");
+}
+
+}  // namespace
+
+struct Registry::Impl {
+  Impl(const std::string& registry_path, RegistryOptions registry_options)
+      : path(registry_path),
+        options(checked(std::move(registry_options))),
+        store(std::make_unique<SqliteStore>(path, options.busy_timeout)),
+        authority(store->certificate_authority(
+            [this] { return CertificateAuthority::create(now(), kCaValidity); })),
+        service(*store, authority, options) {}
+
+  std::int64_t now() const { return unix_now(options); }
+
+  std::string path;
+  RegistryOptions options;
+  std::unique_ptr<Store> store;
+  CertificateAuthority authority;
+  AccessInfoService service;
+};
+
+Registry::Registry(const std::string& path, RegistryOptions options)
+    : impl_(std::make_unique<Impl>(path, std::move(options))) {}
+
+Registry::~Registry() = default;
+Registry::Registry(Registry&&) noexcept = default;
+Registry& Registry::operator=(Registry&&) noexcept = default;
+
+const std::string& Registry::path() const noexcept { return impl_->path; }
+
+void Registry::set_public_endpoint(std::string_view host, int port) {
+  require_proxy(host, port);
+  impl_->store->set_settings({{setting_key::kPublicProxyHost, std::string(host)},
+                              {setting_key::kPublicProxyPort, std::to_string(port)}});
+}
+
+std::optional<ProxyEndpoint> Registry::public_endpoint() const {
+  return clusteraccess::public_endpoint(*impl_->store);
+}
+
+void Registry::add_region(std::string_view name, std::string_view proxy_host, int proxy_port) {
+  if (!is_valid_region_name(name)) {
+    throw Error::bad_parameter("region",
+                               "must be 1 to 63 characters of lowercase letters, digits and inner "
+                               "hyphens");
+  }
+  require_proxy(proxy_host, proxy_port);
+  impl_->store->put_region(Region{std::string(name),
+                                  {std::string(proxy_host), static_cast<std::uint16_t>(proxy_port)}});
+}
+
+std::vector<Region> Registry::regions() const { return impl_->store->regions(); }
+
+void Registry::set_agent_image(std::string_view image) {
+  if (!is_valid_image_reference(image)) {
+    throw Error::bad_parameter("image", "must be a container image reference");
+  }
+  impl_->store->set_settings({{setting_key::kAgentImage, std::string(image)}});
+}
+
+std::string Registry::agent_image() const {
+  return impl_->store->setting(setting_key::kAgentImage).value_or(kDefaultAgentImage);
+}
+
+std::string Registry::ca_certificate_pem() const { return impl_->authority.certificate_pem(); }
+
+ClusterId Registry::register_cluster(const ClusterSpec& spec) {
+  if (!is_valid_cluster_name(spec.name)) {
+    throw Error::bad_parameter("name",
+                               "must be 4 to 128 characters of lowercase letters, digits and "
+                               "hyphens, starting with a letter and not ending with a hyphen");
+  }
+  if (!is_valid_provider(spec.category, spec.provider)) {
+    throw Error::bad_parameter("provider", spec.category == ClusterCategory::kAttached
+                                               ? "must be one of eks, aks, gke, ack, tke, "
+                                                 "openshift, privatek8s for an attached cluster"
+                                               : "must be cce or turbo for a CCE cluster");
+  }
+  const ClusterId id = spec.id.value_or(ClusterId::generate());
+  impl_->store->insert_cluster(Cluster{id, spec.name, spec.category, spec.provider, spec.network,
+                                       impl_->now(), std::nullopt, std::nullopt});
+  return id;
+}
+
+Cluster Registry::cluster(const ClusterId& id) const {
+  auto cluster = impl_->store->cluster(id);
+  if (!cluster) throw Error::not_found("cluster");
+  return std::move(*cluster);
+}
+
+std::vector<Cluster> Registry::clusters() const { return impl_->store->clusters(); }
+
+std::string Registry::create_token(std::string_view principal, std::chrono::seconds ttl) {
+  require_principal(principal);
+  if (ttl.count() < 1) throw Error::bad_parameter("ttl", "must be at least one second");
+  const std::int64_t now = impl_->now();
+  if (ttl.count() > std::numeric_limits<std::int64_t>::max() - now) {
+    throw Error::bad_parameter("ttl", "is too large");
+  }
+  std::string token = generate_token();
+  impl_->store->insert_token(principal, hash_token(token), now, now + ttl.count());
+  return token;
+}
+
+void Registry::revoke_token(std::string_view token) {
+  if (!impl_->store->revoke_token(hash_token(token), impl_->now())) throw Error::not_found("token");
+}
+
+void Registry::grant(std::string_view principal, const ClusterId& id) {
+  require_principal(principal);
+  if (!impl_->store->grant(principal, id, impl_->now())) throw Error::not_found("cluster");
+}
+
+void Registry::revoke_grant(std::string_view principal, const ClusterId& id) {
+  if (!impl_->store->revoke_grant(principal, id)) throw Error::not_found("grant");
+}
+
+AccessInfo Registry::access_info(const AccessRequest& request) {
+  return impl_->service.handle(request);
+}
+
+std::variant<AccessInfo, Error> Registry::try_access_info(const AccessRequest& request) {
+  return impl_->service.answer(request);
+}
+
+std::vector<DownloadRecord> Registry::downloads() const { return impl_->store->downloads(); }
+
+}  // namespace clusteraccess

@@ -1,0 +1,486 @@
+#include "sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "clusteraccess/error.hpp"
+#include "schema.hpp"
+#include "sqlite.hpp"
+
+namespace clusteraccess {
+
+namespace {
+
+bool is_memory(const std::string& path) { return path == ":memory:"; }
+
+// SQLite creates new files with mode 0644, and its -wal and -shm files copy
+// the mode of the database file. Creating the file ourselves with 0600 first
+// keeps the CA key (and everything else) readable by the owner only.
+void create_if_missing(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  if (errno == EEXIST) return;
+  throw Error::storage(std::string("cannot create the registry file: ") + std::strerror(errno));
+}
+
+// A registry file that exists with wider permissions (made by `touch`, say)
+// is narrowed to 0600, with its -wal and -shm files, before the CA key can be
+// written into it.
+void make_private(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    struct stat status {};
+    if (::stat(file.c_str(), &status) != 0 || (status.st_mode & 077) == 0) continue;
+    if (::chmod(file.c_str(), 0600) != 0) {
+      throw Error::storage(std::string("cannot make the registry file private (mode 0600): ") +
+                           std::strerror(errno));
+    }
+  }
+}
+
+// A damaged file (truncated, partly overwritten) is refused when it is opened,
+// rather than served until a request happens to touch a damaged page: a
+// structural check of every page, O(size of the file) (about 1 ms per MB).
+void verify_integrity(sqlite::Connection& connection) {
+  sqlite::Statement check(connection, "PRAGMA quick_check(1)");
+  if (!check.step() || check.column_text(0) != "ok") {
+    throw Error::storage("the registry file is damaged");
+  }
+}
+
+ClusterCategory stored_category(const std::string& text) {
+  if (text == "attachedcluster") return ClusterCategory::kAttached;
+  if (text == "self") return ClusterCategory::kCce;
+  throw Error::storage("stored cluster category is invalid");
+}
+
+AccessNetwork stored_network(const std::string& text) {
+  if (text == "public") return AccessNetwork::kPublic;
+  if (text == "private") return AccessNetwork::kPrivate;
+  throw Error::storage("stored access network is invalid");
+}
+
+void bind_id(sqlite::Statement& statement, int index, const ClusterId& id) {
+  const auto bytes = id.bytes();
+  statement.bind_blob(index, bytes.data(), bytes.size());
+}
+
+ClusterId column_id(const sqlite::Statement& statement, int column) {
+  std::array<std::uint8_t, 16> bytes{};
+  statement.column_blob(column, bytes.data(), bytes.size());
+  return ClusterId::from_bytes(bytes);
+}
+
+void bind_hash(sqlite::Statement& statement, int index, const TokenHash& hash) {
+  statement.bind_blob(index, hash.data(), hash.size());
+}
+
+std::uint16_t column_port(const sqlite::Statement& statement, int column) {
+  const auto port = statement.column_int(column);
+  if (port < 1 || port > 65535) throw Error::storage("stored port is invalid");
+  return static_cast<std::uint16_t>(port);
+}
+
+constexpr const char* kClusterColumns =
+    "SELECT id, name, category, provider, network, created_at, downloaded_at, certificate_serial "
+    "FROM clusters";
+
+Cluster read_cluster(const sqlite::Statement& statement) {
+  return Cluster{column_id(statement, 0),
+                 statement.column_text(1),
+                 stored_category(statement.column_text(2)),
+                 statement.column_text(3),
+                 stored_network(statement.column_text(4)),
+                 statement.column_int(5),
+                 statement.column_optional_int(6),
+                 statement.column_optional_text(7)};
+}
+
+}  // namespace
+
+// One connection and the statements of the hot paths, prepared once.
+struct SqliteStore::Session {
+  sqlite::Connection db;
+  sqlite::Statement find_token;
+  sqlite::Statement find_cluster_access;
+  sqlite::Statement find_request_state;
+  sqlite::Statement find_region;
+  sqlite::Statement find_setting;
+  sqlite::Statement mark_downloaded;
+  sqlite::Statement insert_download;
+
+  explicit Session(sqlite::Connection connection)
+      : db(std::move(connection)),
+        find_token(db,
+                   "SELECT hash, principal, expires_at, revoked_at IS NOT NULL "
+                   "FROM tokens WHERE hash = ?1"),
+        find_cluster_access(db,
+                            "SELECT category, network, "
+                            "EXISTS (SELECT 1 FROM grants WHERE principal = ?2 AND cluster_id = ?1), "
+                            "downloaded_at IS NOT NULL "
+                            "FROM clusters WHERE id = ?1"),
+        // find_token and find_cluster_access in one statement, so that a
+        // request costs one read transaction (each one takes and releases a
+        // WAL read lock: two fcntl calls).
+        find_request_state(db,
+                           "SELECT t.hash, t.principal, t.expires_at, t.revoked_at IS NOT NULL, "
+                           "c.category, c.network, "
+                           "EXISTS (SELECT 1 FROM grants WHERE principal = t.principal AND cluster_id = ?2), "
+                           "c.downloaded_at IS NOT NULL "
+                           "FROM tokens AS t LEFT JOIN clusters AS c ON c.id = ?2 "
+                           "WHERE t.hash = ?1"),
+        find_region(db, "SELECT name, proxy_host, proxy_port FROM regions WHERE name = ?1"),
+        find_setting(db, "SELECT value FROM settings WHERE key = ?1"),
+        // The conditions re-check, under the write lock, what the rules
+        // checked before the key was made: a racing caller, a revoked grant
+        // or a revoked token in the meantime all make this change nothing.
+        mark_downloaded(db,
+                        "UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2 "
+                        "WHERE id = ?3 AND downloaded_at IS NULL "
+                        "AND EXISTS (SELECT 1 FROM grants WHERE principal = ?4 AND cluster_id = ?3) "
+                        "AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?5 AND principal = ?4 "
+                        "AND revoked_at IS NULL AND expires_at > ?1)"),
+        insert_download(db,
+                        "INSERT INTO downloads (cluster_id, principal, downloaded_at, "
+                        "certificate_serial, network, region, vpcendpoint) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") {}
+};
+
+// A session borrowed from the pool for the length of one call.
+class SqliteStore::Lease {
+ public:
+  Lease(SqliteStore& store, std::unique_ptr<Session> session) noexcept
+      : store_(store), session_(std::move(session)) {}
+  ~Lease() { store_.give_back(std::move(session_)); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Session* operator->() const noexcept { return session_.get(); }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Session> session_;
+};
+
+SqliteStore::SqliteStore(std::string path, std::chrono::milliseconds busy_timeout)
+    : path_(std::move(path)), busy_timeout_(busy_timeout) {
+  if (!is_memory(path_)) create_if_missing(path_);
+  idle_.push_back(open_session());
+  if (!is_memory(path_)) verify_integrity(idle_.back()->db);
+}
+
+SqliteStore::~SqliteStore() = default;
+
+std::unique_ptr<SqliteStore::Session> SqliteStore::open_session() {
+  sqlite::Connection connection(path_, /*create=*/is_memory(path_), busy_timeout_);
+  // Refuse another program's database before changing anything in it.
+  check_schema_compatible(connection);
+  if (!is_memory(path_)) {
+    make_private(path_);
+    // journal_mode returns the mode in force: a file that cannot be put in
+    // WAL mode (e.g. read-only) is refused here rather than half-working.
+    if (connection.enable_wal(busy_timeout_) != "wal") {
+      throw Error::storage("the registry file cannot be put in WAL mode");
+    }
+  }
+  connection.exec(
+      "PRAGMA synchronous = FULL;"
+      "PRAGMA foreign_keys = ON;"
+      "PRAGMA trusted_schema = OFF;");
+  // Statements are prepared against the schema, so migrate first (a single
+  // PRAGMA read when the schema is current).
+  migrate(connection);
+  return std::make_unique<Session>(std::move(connection));
+}
+
+SqliteStore::Lease SqliteStore::borrow() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // Every connection to ":memory:" would be a database of its own, so an
+    // in-memory store has its one session and callers take turns.
+    if (is_memory(path_)) returned_.wait(lock, [this] { return !idle_.empty(); });
+    if (!idle_.empty()) {
+      auto session = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(session));
+    }
+  }
+  return Lease(*this, open_session());
+}
+
+void SqliteStore::give_back(std::unique_ptr<Session> session) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(std::move(session));
+  }
+  returned_.notify_one();
+}
+
+CaMaterial SqliteStore::certificate_authority(const std::function<CaMaterial()>& create) {
+  auto session = borrow();
+  auto& db = session->db;
+  const auto load = [&db]() -> std::optional<CaMaterial> {
+    sqlite::Statement select(db, "SELECT certificate_pem, private_key_pem FROM certificate_authority");
+    if (!select.step()) return std::nullopt;
+    return CaMaterial{select.column_text(0), SecretString(select.column_text(1))};
+  };
+  if (auto material = load()) return std::move(*material);
+
+  sqlite::Transaction transaction(db);
+  if (auto material = load()) return std::move(*material);  // another process won
+  CaMaterial material = create();
+  sqlite::Statement insert(db,
+                           "INSERT INTO certificate_authority (id, certificate_pem, private_key_pem, "
+                           "created_at) VALUES (1, ?1, ?2, unixepoch())");
+  insert.bind(1, material.certificate_pem);
+  insert.bind(2, material.private_key_pem.view());
+  insert.run();
+  transaction.commit();
+  return material;
+}
+
+std::optional<std::string> SqliteStore::setting(std::string_view key) {
+  auto session = borrow();
+  sqlite::StatementScope select(session->find_setting);
+  select->bind(1, key);
+  if (!select->step()) return std::nullopt;
+  return select->column_text(0);
+}
+
+void SqliteStore::set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) {
+  auto session = borrow();
+  sqlite::Transaction transaction(session->db);
+  sqlite::Statement upsert(session->db,
+                           "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  for (const auto& [key, value] : values) {
+    upsert.bind(1, key);
+    upsert.bind(2, value);
+    upsert.run();
+    upsert.reset();
+  }
+  transaction.commit();
+}
+
+void SqliteStore::put_region(const Region& region) {
+  auto session = borrow();
+  sqlite::Statement upsert(session->db,
+                           "INSERT INTO regions (name, proxy_host, proxy_port) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (name) DO UPDATE SET proxy_host = excluded.proxy_host, "
+                           "proxy_port = excluded.proxy_port");
+  upsert.bind(1, region.name);
+  upsert.bind(2, region.proxy.host);
+  upsert.bind(3, std::int64_t{region.proxy.port});
+  upsert.run();
+}
+
+std::optional<Region> SqliteStore::region(std::string_view name) {
+  auto session = borrow();
+  sqlite::StatementScope select(session->find_region);
+  select->bind(1, name);
+  if (!select->step()) return std::nullopt;
+  return Region{select->column_text(0), {select->column_text(1), column_port(*select, 2)}};
+}
+
+std::vector<Region> SqliteStore::regions() {
+  auto session = borrow();
+  sqlite::Statement select(session->db, "SELECT name, proxy_host, proxy_port FROM regions ORDER BY name");
+  std::vector<Region> out;
+  while (select.step()) {
+    out.push_back(Region{select.column_text(0), {select.column_text(1), column_port(select, 2)}});
+  }
+  return out;
+}
+
+void SqliteStore::insert_cluster(const Cluster& cluster) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  {
+    sqlite::Statement taken(db, "SELECT id = ?1 FROM clusters WHERE id = ?1 OR name = ?2");
+    bind_id(taken, 1, cluster.id);
+    taken.bind(2, cluster.name);
+    if (taken.step()) {
+      throw Error::already_exists(taken.column_int(0) != 0 ? "a cluster with this id"
+                                                           : "a cluster with this name");
+    }
+  }
+  sqlite::Statement insert(db,
+                           "INSERT INTO clusters (id, name, category, provider, network, created_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  bind_id(insert, 1, cluster.id);
+  insert.bind(2, cluster.name);
+  insert.bind(3, to_string(cluster.category));
+  insert.bind(4, cluster.provider);
+  insert.bind(5, to_string(cluster.network));
+  insert.bind(6, cluster.created_at);
+  insert.run();
+  transaction.commit();
+}
+
+std::optional<Cluster> SqliteStore::cluster(const ClusterId& id) {
+  auto session = borrow();
+  sqlite::Statement select(session->db, std::string(kClusterColumns) + " WHERE id = ?1");
+  bind_id(select, 1, id);
+  if (!select.step()) return std::nullopt;
+  return read_cluster(select);
+}
+
+std::vector<Cluster> SqliteStore::clusters() {
+  auto session = borrow();
+  sqlite::Statement select(session->db, std::string(kClusterColumns) + " ORDER BY created_at, name");
+  std::vector<Cluster> out;
+  while (select.step()) out.push_back(read_cluster(select));
+  return out;
+}
+
+void SqliteStore::insert_token(std::string_view principal, const TokenHash& hash, std::int64_t now,
+                               std::int64_t expires_at) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  sqlite::Statement add_principal(db, "INSERT OR IGNORE INTO principals (name, created_at) VALUES (?1, ?2)");
+  add_principal.bind(1, principal);
+  add_principal.bind(2, now);
+  add_principal.run();
+  sqlite::Statement insert(db,
+                           "INSERT INTO tokens (hash, principal, created_at, expires_at) "
+                           "VALUES (?1, ?2, ?3, ?4)");
+  bind_hash(insert, 1, hash);
+  insert.bind(2, principal);
+  insert.bind(3, now);
+  insert.bind(4, expires_at);
+  insert.run();
+  transaction.commit();
+}
+
+std::optional<TokenRecord> SqliteStore::token(const TokenHash& hash) {
+  auto session = borrow();
+  sqlite::StatementScope select(session->find_token);
+  bind_hash(*select, 1, hash);
+  if (!select->step()) return std::nullopt;
+  TokenRecord record{};
+  select->column_blob(0, record.hash.data(), record.hash.size());
+  record.principal = select->column_text(1);
+  record.expires_at = select->column_int(2);
+  record.revoked = select->column_int(3) != 0;
+  return record;
+}
+
+bool SqliteStore::revoke_token(const TokenHash& hash, std::int64_t now) {
+  auto session = borrow();
+  sqlite::Statement update(session->db,
+                           "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE hash = ?1");
+  bind_hash(update, 1, hash);
+  update.bind(2, now);
+  update.run();
+  return session->db.changes() == 1;
+}
+
+bool SqliteStore::grant(std::string_view principal, const ClusterId& id, std::int64_t now) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  {
+    sqlite::Statement exists(db, "SELECT 1 FROM clusters WHERE id = ?1");
+    bind_id(exists, 1, id);
+    if (!exists.step()) return false;
+  }
+  sqlite::Statement add_principal(db, "INSERT OR IGNORE INTO principals (name, created_at) VALUES (?1, ?2)");
+  add_principal.bind(1, principal);
+  add_principal.bind(2, now);
+  add_principal.run();
+  sqlite::Statement insert(db, "INSERT OR IGNORE INTO grants (principal, cluster_id) VALUES (?1, ?2)");
+  insert.bind(1, principal);
+  bind_id(insert, 2, id);
+  insert.run();
+  transaction.commit();
+  return true;
+}
+
+bool SqliteStore::revoke_grant(std::string_view principal, const ClusterId& id) {
+  auto session = borrow();
+  sqlite::Statement remove(session->db, "DELETE FROM grants WHERE principal = ?1 AND cluster_id = ?2");
+  remove.bind(1, principal);
+  bind_id(remove, 2, id);
+  remove.run();
+  return session->db.changes() == 1;
+}
+
+std::optional<ClusterAccess> SqliteStore::cluster_access(const ClusterId& id,
+                                                         std::string_view principal) {
+  auto session = borrow();
+  sqlite::StatementScope select(session->find_cluster_access);
+  bind_id(*select, 1, id);
+  select->bind(2, principal);
+  if (!select->step()) return std::nullopt;
+  return ClusterAccess{stored_category(select->column_text(0)), stored_network(select->column_text(1)),
+                       select->column_int(2) != 0, select->column_int(3) != 0};
+}
+
+RequestState SqliteStore::request_state(const TokenHash& hash, const std::optional<ClusterId>& id) {
+  auto session = borrow();
+  sqlite::StatementScope select(session->find_request_state);
+  bind_hash(*select, 1, hash);
+  if (id) bind_id(*select, 2, *id);  // else NULL: no cluster matches
+  if (!select->step()) return {};
+  RequestState state;
+  TokenHash stored{};
+  select->column_blob(0, stored.data(), stored.size());
+  state.token = TokenRecord{stored, select->column_text(1), select->column_int(2), select->column_int(3) != 0};
+  if (!select->is_null(4)) {
+    state.access = ClusterAccess{stored_category(select->column_text(4)), stored_network(select->column_text(5)),
+                                 select->column_int(6) != 0, select->column_int(7) != 0};
+  }
+  return state;
+}
+
+bool SqliteStore::record_download(const DownloadCommit& commit) {
+  auto session = borrow();
+  sqlite::Transaction transaction(session->db);
+  {
+    sqlite::StatementScope update(session->mark_downloaded);
+    update->bind(1, commit.now);
+    update->bind(2, commit.certificate_serial);
+    bind_id(*update, 3, commit.cluster_id);
+    update->bind(4, commit.principal);
+    bind_hash(*update, 5, commit.token_hash);
+    update->run();
+  }
+  if (session->db.changes() != 1) return false;  // the transaction rolls back
+  {
+    sqlite::StatementScope insert(session->insert_download);
+    bind_id(*insert, 1, commit.cluster_id);
+    insert->bind(2, commit.principal);
+    insert->bind(3, commit.now);
+    insert->bind(4, commit.certificate_serial);
+    insert->bind(5, to_string(commit.network));
+    insert->bind(6, commit.region);
+    insert->bind(7, commit.vpcendpoint);
+    insert->run();
+  }
+  transaction.commit();
+  return true;
+}
+
+std::vector<DownloadRecord> SqliteStore::downloads() {
+  auto session = borrow();
+  sqlite::Statement select(session->db,
+                           "SELECT cluster_id, principal, downloaded_at, certificate_serial, network, "
+                           "region, vpcendpoint FROM downloads ORDER BY id");
+  std::vector<DownloadRecord> out;
+  while (select.step()) {
+    out.push_back(DownloadRecord{column_id(select, 0), select.column_text(1), select.column_int(2),
+                                 select.column_text(3), stored_network(select.column_text(4)),
+                                 select.column_optional_text(5), select.column_optional_text(6)});
+  }
+  return out;
+}
+
+}  // namespace clusteraccess

@@ -1,0 +1,63 @@
+// SqliteStore: the Store on one SQLite file (WAL).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store.hpp"
+
+namespace clusteraccess {
+
+/// The embedded backend. `path` ":memory:" gives a private in-memory
+/// database (for tests), served to one caller at a time. Each calling thread borrows a connection, with its
+/// prepared statements, from a pool, so readers run in parallel (WAL) and
+/// statements are prepared once per connection, not per call.
+///
+/// Connections use WAL, synchronous=FULL (a committed download survives power
+/// loss) and foreign keys. The file is created with mode 0600.
+class SqliteStore final : public Store {
+ public:
+  /// Opens or creates the registry at `path` and migrates its schema.
+  SqliteStore(std::string path, std::chrono::milliseconds busy_timeout);
+  ~SqliteStore() override;
+
+  CaMaterial certificate_authority(const std::function<CaMaterial()>& create) override;
+  std::optional<std::string> setting(std::string_view key) override;
+  void set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) override;
+  void put_region(const Region& region) override;
+  std::optional<Region> region(std::string_view name) override;
+  std::vector<Region> regions() override;
+  void insert_cluster(const Cluster& cluster) override;
+  std::optional<Cluster> cluster(const ClusterId& id) override;
+  std::vector<Cluster> clusters() override;
+  void insert_token(std::string_view principal, const TokenHash& hash, std::int64_t now,
+                    std::int64_t expires_at) override;
+  std::optional<TokenRecord> token(const TokenHash& hash) override;
+  bool revoke_token(const TokenHash& hash, std::int64_t now) override;
+  bool grant(std::string_view principal, const ClusterId& id, std::int64_t now) override;
+  bool revoke_grant(std::string_view principal, const ClusterId& id) override;
+  std::optional<ClusterAccess> cluster_access(const ClusterId& id, std::string_view principal) override;
+  RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) override;
+  bool record_download(const DownloadCommit& commit) override;
+  std::vector<DownloadRecord> downloads() override;
+
+ private:
+  struct Session;
+  class Lease;
+
+  std::unique_ptr<Session> open_session();
+  Lease borrow();
+  void give_back(std::unique_ptr<Session> session);
+
+  std::string path_;
+  std::chrono::milliseconds busy_timeout_;
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Session>> idle_;
+};
+
+}  // namespace clusteraccess

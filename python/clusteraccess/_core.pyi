@@ -1,0 +1,178 @@
+"""Type stubs of clusteraccess._core, the C++ core of clusteraccess (pybind11).
+
+Kept in step with bindings/core_module.cpp; tests/python/test_stubs.py compares
+the two.
+"""
+
+import os
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final
+
+__version__: Final[str]
+"""The library's version, as in CMakeLists.txt and pyproject.toml."""
+
+DOWNLOADED: Final[str]
+"""The one string of the body returned once a cluster was downloaded: "Downloaded"."""
+
+DEFAULT_AGENT_IMAGE: Final[str]
+"""The proxy agent image used until `Registry.set_agent_image` is called."""
+
+class ClusterAccessError(Exception):
+    """Base of every clusteraccess error: .status (HTTP status), .code (UCS.XXXXXXXX) and .message."""
+
+    status: int
+    code: str
+    message: str
+
+class BadRequestError(ClusterAccessError):
+    """400: a bad parameter value."""
+
+class ForbiddenError(ClusterAccessError):
+    """403: request forbidden."""
+
+class NotFoundError(ClusterAccessError):
+    """404: no such object."""
+
+class ConflictError(ClusterAccessError):
+    """409: the object exists already."""
+
+class InternalError(ClusterAccessError):
+    """500: storage or crypto failure; nothing was recorded."""
+
+def is_valid_cluster_id(text: str) -> bool:
+    """True when text is a Kubernetes UUID (k8s-uuid)."""
+
+def validate_cluster_id(text: str) -> str:
+    """Returns text when it is a k8s-uuid; raises BadRequestError otherwise."""
+
+def new_cluster_id() -> str:
+    """A new random (version 4) cluster id."""
+
+class Cluster:
+    """A registered cluster. Times are Unix seconds."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def category(self) -> str:
+        """Either "attachedcluster" (third-party) or "self" (CCE)."""
+    @property
+    def provider(self) -> str: ...
+    @property
+    def network(self) -> str:
+        """Either "public" or "private"."""
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def downloaded_at(self) -> int | None: ...
+    @property
+    def certificate_serial(self) -> str | None:
+        """Serial (lowercase hex) of the agent certificate issued at the download."""
+
+class Region:
+    """A region and the proxy server of its private-network agents."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def proxy_host(self) -> str: ...
+    @property
+    def proxy_port(self) -> int: ...
+
+class Download:
+    """The audit record of one download."""
+
+    @property
+    def cluster_id(self) -> str: ...
+    @property
+    def principal(self) -> str: ...
+    @property
+    def downloaded_at(self) -> int: ...
+    @property
+    def certificate_serial(self) -> str: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def vpcendpoint(self) -> str | None: ...
+
+class Registry:
+    """The state of one installation in one SQLite file, and the rules of
+    GET /v1/clusters/{clusterid}/accessinfo."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_ms: int = 5000,
+        certificate_validity_seconds: int = 31536000,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        """Opens (creating it 0600, with its CA, on first use) the registry at path.
+
+        clock returns the current Unix time; tests use it to move time."""
+    def close(self) -> None:
+        """Closes the database; later calls raise ValueError. Calls in flight finish first."""
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> Registry: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def path(self) -> str: ...
+    def set_public_endpoint(self, host: str, port: int) -> None:
+        """Sets the proxy server that public-network agents connect to."""
+    def public_endpoint(self) -> tuple[str, int] | None:
+        """(host, port) of the public proxy server, if set."""
+    def add_region(self, name: str, proxy_host: str, proxy_port: int) -> None:
+        """Adds a region (or updates its proxy server)."""
+    def regions(self) -> list[Region]:
+        """The known regions, by name."""
+    def set_agent_image(self, image: str) -> None:
+        """Sets the container image of the proxy agent."""
+    def agent_image(self) -> str:
+        """The container image of the proxy agent."""
+    def ca_certificate_pem(self) -> str:
+        """The certificate authority's certificate (PEM)."""
+    def register_cluster(
+        self,
+        name: str,
+        *,
+        provider: str,
+        category: str = "attachedcluster",
+        network: str = "public",
+        cluster_id: str | None = None,
+    ) -> str:
+        """Registers a cluster and returns its id (cluster_id, or a new random one)."""
+    def cluster(self, cluster_id: str) -> Cluster:
+        """The cluster with this id; NotFoundError when there is none."""
+    def clusters(self) -> list[Cluster]:
+        """All clusters, oldest first."""
+    def create_token(self, principal: str, *, ttl_seconds: int = 86400) -> str:
+        """A new token for principal; returned once, only its hash is stored."""
+    def revoke_token(self, token: str) -> None:
+        """Revokes token; NotFoundError when no such token exists."""
+    def grant(self, principal: str, cluster_id: str) -> None:
+        """Allows principal to query the cluster; NotFoundError for an unknown cluster."""
+    def revoke_grant(self, principal: str, cluster_id: str) -> None:
+        """Withdraws a grant; NotFoundError when there was none."""
+    def access_info(
+        self,
+        cluster_id: str,
+        token: str | None,
+        *,
+        vpcendpoint: str | None = None,
+        region: str | None = None,
+    ) -> list[str]:
+        """GET /v1/clusters/{clusterid}/accessinfo: the manifest documents on the
+        first download, [DOWNLOADED] afterwards."""
+    def downloads(self) -> list[Download]:
+        """The audit records of all downloads, oldest first."""

@@ -1,0 +1,501 @@
+// SqliteStore on its own: the storage contract the rules are written against.
+#include "sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+#include "token.hpp"
+
+namespace clusteraccess {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::error_of;
+using testing::TempDir;
+
+constexpr std::int64_t kNow = 1'700'000'000;
+
+Cluster make_cluster(std::string name, AccessNetwork network = AccessNetwork::kPublic,
+                     ClusterCategory category = ClusterCategory::kAttached) {
+  return Cluster{ClusterId::generate(),
+                 std::move(name),
+                 category,
+                 category == ClusterCategory::kAttached ? "eks" : "cce",
+                 network,
+                 kNow,
+                 std::nullopt,
+                 std::nullopt};
+}
+
+DownloadCommit commit_for(const ClusterId& id, const std::string& principal, const TokenHash& hash,
+                          std::string serial, std::int64_t now = kNow + 10) {
+  return DownloadCommit{id, principal, hash, now, std::move(serial), AccessNetwork::kPublic, std::nullopt,
+                        std::nullopt};
+}
+
+// Runs one statement on the file with the raw SQLite API, outside the store.
+void raw_insert_download(const std::string& path, const ClusterId& id, const std::string& serial) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO downloads (cluster_id, principal, downloaded_at, certificate_serial, "
+                               "network) VALUES (?1, 'mallory', 1, ?2, 'public')",
+                               -1, &statement, nullptr),
+            SQLITE_OK);
+  const auto bytes = id.bytes();
+  sqlite3_bind_blob(statement, 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 2, serial.c_str(), -1, SQLITE_TRANSIENT);
+  EXPECT_EQ(sqlite3_step(statement), SQLITE_DONE) << sqlite3_errmsg(db);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+}
+
+void raw_exec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+// A store on a fresh file with one attached public cluster, granted to alice
+// through a live token.
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  SqliteStoreTest() : path_(dir_.file("state.db")), store_(path_, 5000ms), cluster_(make_cluster("prod")) {
+    store_.insert_cluster(cluster_);
+    store_.insert_token("alice", alice_hash_, kNow, kNow + 3600);
+    EXPECT_TRUE(store_.grant("alice", cluster_.id, kNow));
+  }
+
+  bool downloaded(const ClusterId& id) {
+    const auto cluster = store_.cluster(id);
+    return cluster && cluster->downloaded_at.has_value();
+  }
+
+  TempDir dir_;
+  std::string path_;
+  SqliteStore store_;
+  Cluster cluster_;
+  TokenHash alice_hash_ = hash_token(generate_token());
+};
+
+// --- record_download ----------------------------------------------------------
+
+TEST_F(SqliteStoreTest, RecordDownloadMarksTheClusterAndWritesTheAuditRow) {
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "1a2b3c");
+  commit.network = AccessNetwork::kPrivate;
+  commit.region = "eu-de";
+  commit.vpcendpoint = "10.0.0.1";
+  ASSERT_TRUE(store_.record_download(commit));
+  const auto cluster = store_.cluster(cluster_.id);
+  ASSERT_TRUE(cluster.has_value());
+  EXPECT_EQ(cluster->downloaded_at, kNow + 10);
+  EXPECT_EQ(cluster->certificate_serial, "1a2b3c");
+  const auto downloads = store_.downloads();
+  ASSERT_EQ(downloads.size(), 1u);
+  EXPECT_EQ(downloads[0].cluster_id, cluster_.id);
+  EXPECT_EQ(downloads[0].principal, "alice");
+  EXPECT_EQ(downloads[0].downloaded_at, kNow + 10);
+  EXPECT_EQ(downloads[0].certificate_serial, "1a2b3c");
+  EXPECT_EQ(downloads[0].network, AccessNetwork::kPrivate);
+  EXPECT_EQ(downloads[0].region, "eu-de");
+  EXPECT_EQ(downloads[0].vpcendpoint, "10.0.0.1");
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadIsConditionalSecondCallIsFalseAndChangesNothing) {
+  ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "bbbb", kNow + 20)));
+  EXPECT_EQ(store_.cluster(cluster_.id)->certificate_serial, "aaaa");
+  EXPECT_EQ(store_.cluster(cluster_.id)->downloaded_at, kNow + 10);
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].certificate_serial, "aaaa");
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadIsFalseWhenTheGrantIsGone) {
+  ASSERT_TRUE(store_.revoke_grant("alice", cluster_.id));
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadIsFalseWhenTheTokenIsRevoked) {
+  ASSERT_TRUE(store_.revoke_token(alice_hash_, kNow + 5));
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadIsFalseWhenTheTokenHasExpiredAtCommitTime) {
+  // expires_at is kNow + 3600: dead at that second, live one before it.
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa", kNow + 3600)));
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa", kNow + 99999)));
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+  EXPECT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa", kNow + 3599)));
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadIsFalseForAnotherPrincipalsToken) {
+  const TokenHash bob_hash = hash_token(generate_token());
+  store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", bob_hash, "aaaa")));
+  // bob holds no grant himself.
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "bob", bob_hash, "aaaa")));
+  EXPECT_FALSE(downloaded(cluster_.id));
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadIsFalseForUnknownTokenOrCluster) {
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", hash_token("cat_unknown"), "aaaa")));
+  EXPECT_FALSE(store_.record_download(commit_for(ClusterId::generate(), "alice", alice_hash_, "bbbb")));
+  EXPECT_TRUE(store_.downloads().empty());
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadRollsBackTheClusterUpdateWhenTheAuditInsertFails) {
+  // An audit row for the cluster that the store did not write makes the
+  // audit insert fail (one row per cluster) after the cluster update ran.
+  raw_insert_download(path_, cluster_.id, "ffff");
+  const Error error = error_of([&] { store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")); });
+  EXPECT_EQ(error.http_status(), 500);
+  EXPECT_FALSE(downloaded(cluster_.id)) << "cluster marked downloaded without its audit record";
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].certificate_serial, "ffff");
+
+  // The pooled connection is usable again after the failed transaction.
+  raw_exec(path_, "DELETE FROM downloads");
+  EXPECT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  EXPECT_TRUE(downloaded(cluster_.id));
+}
+
+TEST_F(SqliteStoreTest, RecordDownloadRollsBackWhenTheSerialIsAlreadyAudited) {
+  const Cluster other = make_cluster("other");
+  store_.insert_cluster(other);
+  raw_insert_download(path_, other.id, "abcd");
+  EXPECT_THROW(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "abcd")), Error);
+  EXPECT_FALSE(downloaded(cluster_.id));
+}
+
+TEST_F(SqliteStoreTest, DuplicateSerialAcrossClustersIsRefused) {
+  const Cluster other = make_cluster("other");
+  store_.insert_cluster(other);
+  ASSERT_TRUE(store_.grant("alice", other.id, kNow));
+  ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "abcd")));
+  EXPECT_THROW(store_.record_download(commit_for(other.id, "alice", alice_hash_, "abcd")), Error);
+  EXPECT_FALSE(downloaded(other.id));
+  EXPECT_EQ(store_.downloads().size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, DownloadsAreListedOldestFirst) {
+  const Cluster second = make_cluster("second");
+  store_.insert_cluster(second);
+  ASSERT_TRUE(store_.grant("alice", second.id, kNow));
+  ASSERT_TRUE(store_.record_download(commit_for(second.id, "alice", alice_hash_, "02", kNow + 50)));
+  ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "01", kNow + 20)));
+  const auto downloads = store_.downloads();
+  ASSERT_EQ(downloads.size(), 2u);
+  EXPECT_EQ(downloads[0].cluster_id, second.id);  // recorded first
+  EXPECT_EQ(downloads[1].cluster_id, cluster_.id);
+}
+
+// --- cluster_access -------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, ClusterAccessReportsGrantedAndDownloaded) {
+  auto access = store_.cluster_access(cluster_.id, "alice");
+  ASSERT_TRUE(access.has_value());
+  EXPECT_EQ(access->category, ClusterCategory::kAttached);
+  EXPECT_EQ(access->network, AccessNetwork::kPublic);
+  EXPECT_TRUE(access->granted);
+  EXPECT_FALSE(access->downloaded);
+
+  ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  access = store_.cluster_access(cluster_.id, "alice");
+  ASSERT_TRUE(access.has_value());
+  EXPECT_TRUE(access->downloaded);
+
+  // For a principal without a grant: the cluster, but not granted.
+  access = store_.cluster_access(cluster_.id, "bob");
+  ASSERT_TRUE(access.has_value());
+  EXPECT_FALSE(access->granted);
+  EXPECT_TRUE(access->downloaded);
+}
+
+TEST_F(SqliteStoreTest, ClusterAccessOfUnknownClusterIsNothing) {
+  EXPECT_FALSE(store_.cluster_access(ClusterId::generate(), "alice").has_value());
+}
+
+TEST_F(SqliteStoreTest, ClusterAccessReportsCategoryAndNetwork) {
+  const Cluster cce = make_cluster("cce-one", AccessNetwork::kPublic, ClusterCategory::kCce);
+  const Cluster priv = make_cluster("private-one", AccessNetwork::kPrivate);
+  store_.insert_cluster(cce);
+  store_.insert_cluster(priv);
+  EXPECT_EQ(store_.cluster_access(cce.id, "alice")->category, ClusterCategory::kCce);
+  EXPECT_EQ(store_.cluster_access(priv.id, "alice")->network, AccessNetwork::kPrivate);
+  EXPECT_FALSE(store_.cluster_access(priv.id, "alice")->granted);
+}
+
+TEST_F(SqliteStoreTest, ClusterAccessFollowsGrantAndRevoke) {
+  ASSERT_TRUE(store_.revoke_grant("alice", cluster_.id));
+  EXPECT_FALSE(store_.cluster_access(cluster_.id, "alice")->granted);
+  EXPECT_FALSE(store_.revoke_grant("alice", cluster_.id));
+  ASSERT_TRUE(store_.grant("alice", cluster_.id, kNow));
+  ASSERT_TRUE(store_.grant("alice", cluster_.id, kNow));  // twice is harmless
+  EXPECT_TRUE(store_.cluster_access(cluster_.id, "alice")->granted);
+}
+
+// --- the rest of the contract ---------------------------------------------------------
+
+TEST_F(SqliteStoreTest, GrantOfUnknownClusterIsFalse) {
+  EXPECT_FALSE(store_.grant("alice", ClusterId::generate(), kNow));
+}
+
+TEST_F(SqliteStoreTest, TokensAreFoundByHash) {
+  const auto token = store_.token(alice_hash_);
+  ASSERT_TRUE(token.has_value());
+  EXPECT_EQ(token->hash, alice_hash_);
+  EXPECT_EQ(token->principal, "alice");
+  EXPECT_EQ(token->expires_at, kNow + 3600);
+  EXPECT_FALSE(token->revoked);
+  EXPECT_FALSE(store_.token(hash_token("cat_unknown")).has_value());
+}
+
+TEST_F(SqliteStoreTest, RevokeTokenMarksItRevoked) {
+  EXPECT_TRUE(store_.revoke_token(alice_hash_, kNow + 1));
+  EXPECT_TRUE(store_.token(alice_hash_)->revoked);
+  EXPECT_FALSE(store_.revoke_token(hash_token("cat_unknown"), kNow + 1));
+}
+
+TEST_F(SqliteStoreTest, DuplicateTokenHashIsRefused) {
+  EXPECT_THROW(store_.insert_token("bob", alice_hash_, kNow, kNow + 10), Error);
+  EXPECT_EQ(store_.token(alice_hash_)->principal, "alice");
+}
+
+TEST_F(SqliteStoreTest, InsertClusterRefusesTakenIdOrName) {
+  Cluster same_name = make_cluster("prod");
+  EXPECT_CA_ERROR(store_.insert_cluster(same_name), 409, "UCS.01000006");
+  Cluster same_id = make_cluster("other");
+  same_id.id = cluster_.id;
+  EXPECT_CA_ERROR(store_.insert_cluster(same_id), 409, "UCS.01000006");
+  EXPECT_EQ(store_.clusters().size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, ClustersRoundTrip) {
+  const auto stored = store_.cluster(cluster_.id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->id, cluster_.id);
+  EXPECT_EQ(stored->name, "prod");
+  EXPECT_EQ(stored->category, ClusterCategory::kAttached);
+  EXPECT_EQ(stored->provider, "eks");
+  EXPECT_EQ(stored->network, AccessNetwork::kPublic);
+  EXPECT_EQ(stored->created_at, kNow);
+  EXPECT_FALSE(stored->downloaded_at.has_value());
+  EXPECT_FALSE(stored->certificate_serial.has_value());
+  EXPECT_FALSE(store_.cluster(ClusterId::generate()).has_value());
+  ASSERT_EQ(store_.clusters().size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, SettingsAreSetTogetherAndReplaced) {
+  EXPECT_FALSE(store_.setting("a").has_value());
+  store_.set_settings({{"a", "1"}, {"b", "2"}});
+  EXPECT_EQ(store_.setting("a"), "1");
+  EXPECT_EQ(store_.setting("b"), "2");
+  store_.set_settings({{"a", "3"}});
+  EXPECT_EQ(store_.setting("a"), "3");
+  EXPECT_EQ(store_.setting("b"), "2");
+}
+
+TEST_F(SqliteStoreTest, PublicEndpointNeedsHostAndPort) {
+  EXPECT_FALSE(public_endpoint(store_).has_value());
+  store_.set_settings({{setting_key::kPublicProxyHost, "proxy.example.com"}});
+  EXPECT_FALSE(public_endpoint(store_).has_value());
+  store_.set_settings({{setting_key::kPublicProxyPort, "30123"}});
+  const auto endpoint = public_endpoint(store_);
+  ASSERT_TRUE(endpoint.has_value());
+  EXPECT_EQ(endpoint->host, "proxy.example.com");
+  EXPECT_EQ(endpoint->port, 30123);
+}
+
+TEST_F(SqliteStoreTest, InvalidStoredPublicPortIs500) {
+  store_.set_settings({{setting_key::kPublicProxyHost, "proxy.example.com"}});
+  for (const char* port : {"0", "65536", "abc", "", "80x", "-1", " 80"}) {
+    store_.set_settings({{setting_key::kPublicProxyPort, port}});
+    EXPECT_CA_ERROR(public_endpoint(store_), 500, "UCS.01000007");
+  }
+}
+
+TEST_F(SqliteStoreTest, RegionsUpsertAndList) {
+  EXPECT_FALSE(store_.region("eu-de").has_value());
+  store_.put_region(Region{"eu-de", {"a.example.com", 1}});
+  store_.put_region(Region{"ap-1", {"b.example.com", 2}});
+  store_.put_region(Region{"eu-de", {"c.example.com", 3}});
+  const auto region = store_.region("eu-de");
+  ASSERT_TRUE(region.has_value());
+  EXPECT_EQ(region->proxy.host, "c.example.com");
+  EXPECT_EQ(region->proxy.port, 3);
+  const auto regions = store_.regions();
+  ASSERT_EQ(regions.size(), 2u);
+  EXPECT_EQ(regions[0].name, "ap-1");
+  EXPECT_EQ(regions[1].name, "eu-de");
+}
+
+TEST_F(SqliteStoreTest, CertificateAuthorityIsCreatedOnceThenLoaded) {
+  int created = 0;
+  const auto create = [&created] {
+    ++created;
+    return CaMaterial{"certificate " + std::to_string(created), SecretString("key " + std::to_string(created))};
+  };
+  const CaMaterial first = store_.certificate_authority(create);
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(first.certificate_pem, "certificate 1");
+  EXPECT_EQ(first.private_key_pem.view(), "key 1");
+  const CaMaterial again = store_.certificate_authority(create);
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(again.certificate_pem, "certificate 1");
+  EXPECT_EQ(again.private_key_pem.view(), "key 1");
+  SqliteStore reopened(path_, 5000ms);
+  EXPECT_EQ(reopened.certificate_authority(create).certificate_pem, "certificate 1");
+  EXPECT_EQ(created, 1);
+}
+
+TEST_F(SqliteStoreTest, FailedCertificateAuthorityCreationStoresNothing) {
+  EXPECT_THROW(store_.certificate_authority([]() -> CaMaterial { throw Error::certificates("boom"); }), Error);
+  const CaMaterial material = store_.certificate_authority([] { return CaMaterial{"cert", SecretString("key")}; });
+  EXPECT_EQ(material.certificate_pem, "cert");
+}
+
+TEST_F(SqliteStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {
+  SqliteStore other(path_, 5000ms);
+  const Cluster second = make_cluster("second");
+  other.insert_cluster(second);
+  EXPECT_TRUE(store_.cluster(second.id).has_value());
+  ASSERT_TRUE(other.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  EXPECT_TRUE(store_.cluster_access(cluster_.id, "alice")->downloaded);
+  EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "bbbb")));
+}
+
+TEST(SqliteStore, CreatesTheFile0600WithWal) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  { SqliteStore store(path, 1000ms); }
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+}
+
+TEST(SqliteStore, InMemoryStoreIsOneDatabaseSharedByAllThreads) {
+  SqliteStore store(":memory:", 1000ms);
+  const Cluster cluster = make_cluster("prod");
+  store.insert_cluster(cluster);
+  std::atomic<int> seen{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (store.cluster(cluster.id).has_value()) ++seen;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(seen.load(), 200);
+}
+
+// Several threads share the pool: reads and writes interleave without errors
+// and every write is visible afterwards.
+TEST(SqliteStore, ConnectionPoolServesSeveralThreads) {
+  TempDir dir;
+  SqliteStore store(dir.file("state.db"), 10000ms);
+  const Cluster cluster = make_cluster("prod");
+  store.insert_cluster(cluster);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 40;
+  std::vector<std::vector<TokenHash>> hashes(kThreads);
+  std::atomic<bool> go{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      const std::string principal = "user" + std::to_string(t);
+      try {
+        for (int i = 0; i < kRounds; ++i) {
+          const TokenHash hash = hash_token(principal + "/" + std::to_string(i));
+          store.insert_token(principal, hash, kNow, kNow + 60);
+          hashes[static_cast<std::size_t>(t)].push_back(hash);
+          if (!store.token(hash).has_value()) ++failures;
+          if (!store.grant(principal, cluster.id, kNow)) ++failures;
+          const auto access = store.cluster_access(cluster.id, principal);
+          if (!access || !access->granted) ++failures;
+          if (store.setting("nothing").has_value()) ++failures;
+        }
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << principal << ": " << error.what();
+        ++failures;
+      }
+    });
+  }
+  go = true;
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(hashes[static_cast<std::size_t>(t)].size(), static_cast<std::size_t>(kRounds));
+    for (const TokenHash& hash : hashes[static_cast<std::size_t>(t)]) {
+      const auto token = store.token(hash);
+      ASSERT_TRUE(token.has_value());
+      EXPECT_EQ(token->principal, "user" + std::to_string(t));
+    }
+  }
+}
+
+TEST(SqliteStore, RacingRecordDownloadsHaveExactlyOneWinner) {
+  TempDir dir;
+  SqliteStore store(dir.file("state.db"), 10000ms);
+  const TokenHash hash = hash_token("cat_racer");
+  store.insert_token("alice", hash, kNow, kNow + 3600);
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 10; ++round) {
+    const Cluster cluster = make_cluster("race-" + std::to_string(round));
+    store.insert_cluster(cluster);
+    ASSERT_TRUE(store.grant("alice", cluster.id, kNow));
+    std::atomic<bool> go{false};
+    std::atomic<int> winners{0};
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        while (!go.load()) std::this_thread::yield();
+        try {
+          const std::string serial = std::to_string(round) + "f" + std::to_string(t);
+          if (store.record_download(commit_for(cluster.id, "alice", hash, serial))) ++winners;
+        } catch (const std::exception&) {
+          ++errors;
+        }
+      });
+    }
+    go = true;
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1) << "round " << round;
+    EXPECT_EQ(errors.load(), 0) << "round " << round;
+  }
+  EXPECT_EQ(store.downloads().size(), 10u);
+}
+
+}  // namespace
+}  // namespace clusteraccess

@@ -1,0 +1,164 @@
+"""Fixtures of the pytest suite: registries in tmp_path, fresh or configured as an operator would.
+
+pytest runs with --import-mode=importlib, so test modules cannot import this
+one: what they share comes as fixtures, and they import its types for
+annotations only (under TYPE_CHECKING).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+import clusteraccess
+from clusteraccess import DOWNLOADED, Registry
+
+
+class Clock:
+    """A clock for Registry(clock=...) that tests move by hand: Unix seconds, starting now."""
+
+    def __init__(self) -> None:
+        self.now = int(time.time())
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        """Moves the clock `seconds` forward."""
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A configured registry: a public endpoint, one region, three clusters and
+    `principal` holding `token` with a grant on each cluster."""
+
+    registry: Registry
+    path: Path
+    clock: Clock
+    public_endpoint: tuple[str, int]
+    region: str
+    region_endpoint: tuple[str, int]
+    principal: str
+    token: str
+    public_cluster: str
+    private_cluster: str
+    cce_cluster: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A first-download body, parsed: the Secret and the Deployment."""
+
+    secret: dict[str, Any]
+    deployment: dict[str, Any]
+
+    def secret_file(self, key: str) -> bytes:
+        """The decoded value of `key` ("ca.crt", "proxy-agent.crt", "proxy-agent.key") in the Secret."""
+        return base64.b64decode(self.secret["data"][key], validate=True)
+
+    @property
+    def pod_spec(self) -> dict[str, Any]:
+        """The Deployment's pod template spec."""
+        spec: dict[str, Any] = self.deployment["spec"]["template"]["spec"]
+        return spec
+
+    @property
+    def args(self) -> dict[str, str]:
+        """The proxy agent's arguments, `--flag=value` as {flag: value}."""
+        (container,) = self.pod_spec["containers"]
+        pairs = (str(arg).removeprefix("--").split("=", 1) for arg in container["args"])
+        return {flag: value for flag, value in pairs}
+
+
+def parse_manifest(documents: list[str]) -> Manifest:
+    """Parses a first-download body the way `kubectl apply -f` reads the joined file."""
+    assert documents != [DOWNLOADED], "not a first download"
+    objects = list(yaml.safe_load_all("---\n".join(documents)))
+    by_kind = {obj["kind"]: obj for obj in objects}
+    assert len(by_kind) == len(objects) == 2, [obj["kind"] for obj in objects]
+    return Manifest(secret=by_kind["Secret"], deployment=by_kind["Deployment"])
+
+
+def holds_private_key(documents: list[str]) -> bool:
+    """True when `documents` is a first-download body carrying a private key."""
+    if documents == [DOWNLOADED]:
+        return False
+    return b"PRIVATE KEY" in parse_manifest(documents).secret_file("proxy-agent.key")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The clock of the `registry` fixture."""
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the `registry` fixture lives."""
+    return tmp_path / "registry.db"
+
+
+@pytest.fixture
+def registry(db_path: Path, clock: Clock) -> Registry:
+    """A fresh, empty registry on `clock`."""
+    return Registry(str(db_path), clock=clock)
+
+
+@pytest.fixture
+def installation(registry: Registry, db_path: Path, clock: Clock) -> Installation:
+    """`registry`, configured (see Installation); nothing downloaded yet."""
+    public_endpoint = ("proxy.example.com", 30123)
+    region, region_endpoint = "eu-de", ("proxy.eu-de.example.com", 30124)
+    registry.set_public_endpoint(*public_endpoint)
+    registry.add_region(region, *region_endpoint)
+
+    clusters = {
+        "public": registry.register_cluster("prod-public", provider="eks", network="public"),
+        "private": registry.register_cluster("prod-private", provider="privatek8s", network="private"),
+        "cce": registry.register_cluster("cce-cluster", provider="cce", category="self"),
+    }
+    token = registry.create_token("alice", ttl_seconds=3600)
+    for cluster_id in clusters.values():
+        registry.grant("alice", cluster_id)
+    return Installation(
+        registry=registry,
+        path=db_path,
+        clock=clock,
+        public_endpoint=public_endpoint,
+        region=region,
+        region_endpoint=region_endpoint,
+        principal="alice",
+        token=token,
+        public_cluster=clusters["public"],
+        private_cluster=clusters["private"],
+        cce_cluster=clusters["cce"],
+    )
+
+
+@pytest.fixture
+def manifest_of() -> Callable[[list[str]], Manifest]:
+    """Parses a first-download body into a Manifest."""
+    return parse_manifest
+
+
+@pytest.fixture
+def has_key() -> Callable[[list[str]], bool]:
+    """Tells whether an access_info body carries a private key."""
+    return holds_private_key
+
+
+@pytest.fixture
+def python_env() -> dict[str, str]:
+    """The environment for a child Python that imports this same clusteraccess, from any directory."""
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(clusteraccess.__file__)))
+    paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths)}
