@@ -1,43 +1,54 @@
-// Shared by the C++ benchmark programs: per-operation latency samples.
-//
-// Every benchmark loop times each operation with the steady clock (a vDSO
-// call, ~20 ns) and reports p50/p99 in microseconds next to Google
-// Benchmark's own throughput figure.
+// Shared by the C++ benchmark programs.
 #pragma once
 
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
 namespace clusteraccess::bench {
 
+// Per-operation latency samples. Every benchmark loop times each operation
+// with the steady clock (a vDSO call, ~20 ns) and reports mean/p50/p99 in
+// microseconds next to Google Benchmark's own throughput figure.
 class Latencies {
  public:
-  explicit Latencies(const benchmark::State& state) {
-    samples_.reserve(static_cast<std::size_t>(std::min<benchmark::IterationCount>(state.max_iterations, 1 << 24)));
-  }
+  explicit Latencies(const benchmark::State& state)
+      : Latencies(static_cast<std::size_t>(std::min<benchmark::IterationCount>(state.max_iterations, 1 << 24))) {}
+  explicit Latencies(std::size_t capacity) { samples_.reserve(capacity); }
 
-  // Times `operation` and keeps the sample.
+  // Times `operation`, keeps the sample and returns it (seconds).
   template <typename Operation>
-  void time(Operation&& operation) {
+  double time(Operation&& operation) {
     const auto start = std::chrono::steady_clock::now();
     operation();
     const auto end = std::chrono::steady_clock::now();
-    if (samples_.size() < samples_.capacity()) {
-      samples_.push_back(std::chrono::duration<double, std::micro>(end - start).count());
-    }
+    const double seconds = std::chrono::duration<double>(end - start).count();
+    if (samples_.size() < samples_.capacity()) samples_.push_back(seconds * 1e6);
+    return seconds;
   }
 
-  // Sets the p50_us/p99_us counters and the item count (ops/s).
-  void report(benchmark::State& state) {
-    state.SetItemsProcessed(state.iterations());
+  // Sets the <prefix>mean_us/p50_us/p99_us counters (kAvgThreads: the
+  // average over the threads of a multi-threaded benchmark).
+  void report(benchmark::State& state, const std::string& prefix = "",
+              benchmark::Counter::Flags flags = benchmark::Counter::kDefaults) {
     if (samples_.empty()) return;
     std::sort(samples_.begin(), samples_.end());
-    state.counters["p50_us"] = percentile(0.50);
-    state.counters["p99_us"] = percentile(0.99);
+    double sum = 0;
+    for (const double sample : samples_) sum += sample;
+    state.counters[prefix + "mean_us"] = benchmark::Counter(sum / static_cast<double>(samples_.size()), flags);
+    state.counters[prefix + "p50_us"] = benchmark::Counter(percentile(0.50), flags);
+    state.counters[prefix + "p99_us"] = benchmark::Counter(percentile(0.99), flags);
   }
 
  private:
@@ -46,6 +57,93 @@ class Latencies {
     return samples_[std::min(index, samples_.size() - 1)];
   }
   std::vector<double> samples_;
+};
+
+// The storage ceiling of a download, with no clusteraccess code: one
+// single-row conditional UPDATE per durable transaction (BEGIN IMMEDIATE;
+// UPDATE ... WHERE id = ? AND downloaded_at IS NULL; COMMIT) on its own WAL
+// database with synchronous=FULL, on a table shaped like the registry's
+// clusters table. Each operation takes a fresh row: an UPDATE that changes
+// nothing commits without writing (and without an fsync).
+class BareDurableUpdate {
+ public:
+  BareDurableUpdate(std::string path, std::size_t rows) : path_(std::move(path)) {
+    remove_files();
+    check(sqlite3_open(path_.c_str(), &db_), "open");
+    exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+    exec("CREATE TABLE clusters (id BLOB PRIMARY KEY, downloaded_at INTEGER, "
+         "certificate_serial TEXT UNIQUE) WITHOUT ROWID");
+    std::mt19937_64 random(rows);
+    ids_.resize(rows);
+    exec("BEGIN");
+    sqlite3_stmt* insert = prepare("INSERT INTO clusters (id) VALUES (?1)");
+    for (auto& id : ids_) {
+      for (auto& byte : id) byte = static_cast<unsigned char>(random());
+      sqlite3_bind_blob(insert, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+      step(insert);
+    }
+    sqlite3_finalize(insert);
+    exec("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
+    begin_ = prepare("BEGIN IMMEDIATE");
+    update_ = prepare("UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2 "
+                      "WHERE id = ?3 AND downloaded_at IS NULL");
+    commit_ = prepare("COMMIT");
+  }
+  ~BareDurableUpdate() {
+    sqlite3_finalize(begin_);
+    sqlite3_finalize(update_);
+    sqlite3_finalize(commit_);
+    sqlite3_close(db_);
+    remove_files();
+  }
+  BareDurableUpdate(const BareDurableUpdate&) = delete;
+  BareDurableUpdate& operator=(const BareDurableUpdate&) = delete;
+
+  bool exhausted() const { return next_ == ids_.size(); }
+
+  // One durable transaction.
+  void run() {
+    if (exhausted()) throw std::runtime_error("no fresh row left");
+    const auto& id = ids_[next_++];
+    char serial[33];
+    std::snprintf(serial, sizeof serial, "%032zx", next_);
+    step(begin_);
+    sqlite3_bind_int64(update_, 1, 1700000000);
+    sqlite3_bind_text(update_, 2, serial, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(update_, 3, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    step(update_);
+    if (sqlite3_changes(db_) != 1) throw std::runtime_error("the UPDATE changed no row");
+    step(commit_);
+  }
+
+ private:
+  void check(int rc, const char* what) const {
+    if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      throw std::runtime_error(std::string(what) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+    }
+  }
+  void exec(const char* sql) { check(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), sql); }
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    check(sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr), sql);
+    return statement;
+  }
+  void step(sqlite3_stmt* statement) {
+    const int rc = sqlite3_step(statement);
+    sqlite3_reset(statement);
+    check(rc, "step");
+  }
+  void remove_files() const {
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path_ + suffix).c_str());
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* update_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  std::vector<std::array<unsigned char, 16>> ids_;
+  std::size_t next_ = 0;
 };
 
 }  // namespace clusteraccess::bench

@@ -33,6 +33,7 @@ void BM_CertificateIssue(benchmark::State& state) {
   for (auto _ : state) {
     latencies.time([&] { benchmark::DoNotOptimize(issuer.issue(id, kNow, kValidity)); });
   }
+  state.SetItemsProcessed(state.iterations());
   latencies.report(state);
 }
 
@@ -48,6 +49,7 @@ void BM_RenderManifest(benchmark::State& state) {
           ca::ProxyEndpoint{"proxy.example.com", 30123}, ca::kDefaultAgentImage, std::nullopt}));
     });
   }
+  state.SetItemsProcessed(state.iterations());
   latencies.report(state);
 }
 
@@ -57,6 +59,7 @@ void BM_HashToken(benchmark::State& state) {
   for (auto _ : state) {
     latencies.time([&] { benchmark::DoNotOptimize(ca::hash_token(token)); });
   }
+  state.SetItemsProcessed(state.iterations());
   latencies.report(state);
 }
 

@@ -2,17 +2,23 @@
 // 1 million clusters:
 //
 //   repeat/downloaded/N  a granted, already downloaded cluster: ["Downloaded"]
+//   repeat/downloaded_uniform/N  the same over all downloaded clusters
 //   repeat/bad_id/N      a valid token, a cluster id that is no k8s-uuid: 400
 //   repeat/bad_token/N   an unknown token: 403
 //   repeat/no_grant/N    a live token of a principal without a grant: 403
 //                        (each also as .../try: through try_access_info,
 //                        which returns the Error instead of throwing it)
+//   issue_burst/N        the same by 8 threads at once on the one CPU (at the
+//                        largest N only)
 //   issue/N              first downloads: key, certificate, manifest and the
-//                        durable commit (WAL, synchronous=FULL)
+//                        durable commit (WAL, synchronous=FULL), interleaved
+//                        op by op with the bare SQLite ceiling (see BM_Issue)
 //
-// Repeat requests go to clusters picked uniformly at random over the whole
-// registry, so at 1M clusters they really walk a large B-tree. The issue
-// benchmark also measures the database bytes each download adds
+// Repeat requests are retries of a burst: 500 downloaded clusters spread over
+// the whole id space (at 1M clusters they still sit in a large B-tree, deeper
+// than at 1K), picked at random. repeat/downloaded_uniform/N picks among all
+// downloaded clusters instead (half the registry): at 1M every request then
+// walks cold leaf pages. The issue benchmark also measures the database bytes each download adds
 // (db_bytes_per_download: file size after a TRUNCATE checkpoint, before and
 // after, divided by the number of downloads).
 //
@@ -32,7 +38,9 @@
 #include <ctime>
 #include <cstdlib>
 #include <iostream>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -103,15 +111,23 @@ struct Workload {
   long clusters = 0;
   std::string path;
   std::unique_ptr<ca::Registry> registry;
-  std::vector<ca::AccessRequest> downloaded;  // random sample, cycled through
+  std::vector<ca::AccessRequest> downloaded;  // random sample of the burst, cycled through
+  std::vector<ca::AccessRequest> downloaded_uniform;  // random sample of all downloaded clusters
   std::vector<ca::AccessRequest> bad_id;
   std::vector<ca::AccessRequest> bad_token;
   std::vector<ca::AccessRequest> no_grant;
   std::vector<ca::AccessRequest> fresh;  // not yet downloaded, shuffled; used up once each
-  std::size_t next_fresh = 0;
+  std::atomic<std::size_t> next_fresh{0};
 };
 
 std::map<long, Workload> g_workloads;
+
+// Clusters onboarded in one burst, whose retries the repeat paths are.
+constexpr std::size_t kBurst = 500;
+// Threads of BM_IssueBurst.
+constexpr int kBurstThreads = 8;
+// Requests prepared per path, cycled through.
+constexpr std::size_t kSamples = 16384;
 
 std::string serial_of(long index) {
   char text[33];
@@ -175,7 +191,11 @@ void seed(const std::string& path, long clusters, std::vector<ca::ClusterId>& id
   db.exec("PRAGMA journal_mode = WAL");
 }
 
+std::mutex g_workloads_mutex;
+
 Workload& workload(long clusters) {
+  // Threads of a multi-threaded benchmark all ask; the first one seeds.
+  std::lock_guard<std::mutex> lock(g_workloads_mutex);
   auto found = g_workloads.find(clusters);
   if (found != g_workloads.end()) return found->second;
 
@@ -202,10 +222,18 @@ Workload& workload(long clusters) {
   const auto request = [](const ca::ClusterId& id, const std::string& token) {
     return ca::AccessRequest{id.str(), token, std::nullopt, std::nullopt};
   };
-  const std::size_t samples = std::min<std::size_t>(65536, ids.size());
-  std::uniform_int_distribution<std::size_t> any(0, ids.size() - 1);
-  for (std::size_t i = 0; i < samples; ++i) {
-    const std::size_t index = any(random) & ~std::size_t{1};  // even: downloaded
+  // The burst: kBurst downloaded clusters (every even one is), spread over the
+  // whole id space; the repeat paths are retries of it. Also, for the
+  // downloaded path, requests over all downloaded clusters (the cold case).
+  std::vector<std::size_t> downloaded;
+  for (std::size_t i = 0; i < ids.size(); i += 2) downloaded.push_back(i);
+  std::shuffle(downloaded.begin(), downloaded.end(), random);
+  const std::size_t burst = std::min(kBurst, downloaded.size());
+  std::uniform_int_distribution<std::size_t> in_burst(0, burst - 1);
+  std::uniform_int_distribution<std::size_t> any(0, downloaded.size() - 1);
+  for (std::size_t i = 0; i < kSamples; ++i) {
+    w.downloaded_uniform.push_back(request(ids[downloaded[any(random)]], alice));
+    const std::size_t index = downloaded[in_burst(random)];
     w.downloaded.push_back(request(ids[index], alice));
     w.no_grant.push_back(request(ids[index], mallory));
     w.bad_token.push_back(request(ids[index], "cat_" + std::string(43, 'A' + static_cast<char>(i % 26))));
@@ -241,7 +269,7 @@ Workload& workload(long clusters) {
 
 // ---- benchmarks ----------------------------------------------------------------
 
-enum class Path { kDownloaded, kBadId, kBadToken, kNoGrant };
+enum class Path { kDownloaded, kDownloadedUniform, kBadId, kBadToken, kNoGrant };
 
 // `api`: Registry::access_info (throws the Error of a rejected request) or
 // Registry::try_access_info (returns it).
@@ -249,10 +277,12 @@ enum class Api { kThrowing, kReturning };
 
 void BM_Repeat(benchmark::State& state, long clusters, Path path, Api api) {
   Workload& w = workload(clusters);
-  const std::vector<ca::AccessRequest>& requests = path == Path::kDownloaded ? w.downloaded
-                                                   : path == Path::kBadId    ? w.bad_id
-                                                   : path == Path::kBadToken ? w.bad_token
-                                                                             : w.no_grant;
+  const std::vector<ca::AccessRequest>& requests = path == Path::kDownloaded          ? w.downloaded
+                                                   : path == Path::kDownloadedUniform ? w.downloaded_uniform
+                                                   : path == Path::kBadId             ? w.bad_id
+                                                   : path == Path::kBadToken          ? w.bad_token
+                                                                                      : w.no_grant;
+  const bool succeeds = path == Path::kDownloaded || path == Path::kDownloadedUniform;
   Latencies latencies(state);
   std::size_t next = 0;
   long failures = 0;
@@ -261,9 +291,9 @@ void BM_Repeat(benchmark::State& state, long clusters, Path path, Api api) {
     latencies.time([&] {
       if (api == Api::kReturning) {
         auto answer = w.registry->try_access_info(request);
-        if ((path == Path::kDownloaded) != std::holds_alternative<ca::AccessInfo>(answer)) ++failures;
+        if (succeeds != std::holds_alternative<ca::AccessInfo>(answer)) ++failures;
         benchmark::DoNotOptimize(answer);
-      } else if (path == Path::kDownloaded) {
+      } else if (succeeds) {
         benchmark::DoNotOptimize(w.registry->access_info(request));
       } else {
         try {
@@ -277,31 +307,63 @@ void BM_Repeat(benchmark::State& state, long clusters, Path path, Api api) {
     });
   }
   if (failures != 0) state.SkipWithError("a request got the wrong answer");
+  state.SetItemsProcessed(state.iterations());
   latencies.report(state);
 }
 
+// First downloads, each followed by one bare durable UPDATE (the storage
+// ceiling, sqlite3 only, on a file of its own): op by op, so that both see the
+// same disk. The reported time is the downloads' alone; the ceiling comes as
+// the ceiling_update_* counters.
 void BM_Issue(benchmark::State& state, long clusters) {
   Workload& w = workload(clusters);
   const long long before = checkpointed_size(w.path);
-  const auto first = w.next_fresh;
+  const std::size_t first = w.next_fresh.load();
+  const auto iterations = static_cast<std::size_t>(state.max_iterations);
+  clusteraccess::bench::BareDurableUpdate ceiling(g_options.workdir + "/ceiling-interleaved.db", iterations);
   Latencies latencies(state);
+  Latencies ceiling_latencies(iterations);
   for (auto _ : state) {
     if (w.next_fresh == w.fresh.size()) {
       state.SkipWithError("ran out of clusters not yet downloaded");
       break;
     }
     const ca::AccessRequest& request = w.fresh[w.next_fresh++];
-    latencies.time([&] {
+    state.SetIterationTime(latencies.time([&] {
       const ca::AccessInfo info = w.registry->access_info(request);
       if (!info.is_first_download()) throw std::runtime_error("not a first download");
       benchmark::DoNotOptimize(info.documents.data());
-    });
+    }));
+    ceiling_latencies.time([&] { ceiling.run(); });
   }
+  state.SetItemsProcessed(state.iterations());
   latencies.report(state);
-  const auto issued = static_cast<double>(w.next_fresh - first);
+  ceiling_latencies.report(state, "ceiling_update_");
+  const auto issued = static_cast<double>(w.next_fresh.load() - first);
   if (issued > 0) {
     state.counters["db_bytes_per_download"] = static_cast<double>(checkpointed_size(w.path) - before) / issued;
   }
+}
+
+// First downloads by several threads at once (a burst of onboarding), all on
+// the one CPU the benchmark is pinned to: a key is made while another thread
+// waits for its commit's fsync. Counters are per-thread averages.
+void BM_IssueBurst(benchmark::State& state, long clusters) {
+  Workload& w = workload(clusters);
+  Latencies latencies(state);
+  for (auto _ : state) {
+    const std::size_t index = w.next_fresh++;
+    if (index >= w.fresh.size()) {
+      state.SkipWithError("ran out of clusters not yet downloaded");
+      break;
+    }
+    latencies.time([&] {
+      const ca::AccessInfo info = w.registry->access_info(w.fresh[index]);
+      if (!info.is_first_download()) throw std::runtime_error("not a first download");
+    });
+  }
+  state.SetItemsProcessed(state.iterations());
+  latencies.report(state, "", benchmark::Counter::kAvgThreads);
 }
 
 std::vector<long> parse_scales(const std::string& text) {
@@ -339,9 +401,17 @@ int main(int argc, char** argv) {
     // service that has issued some (a non-empty WAL; see README, Benchmarks).
     benchmark::RegisterBenchmark(("issue" + suffix).c_str(), BM_Issue, n)
         ->Iterations(std::min<benchmark::IterationCount>(g_options.issue_iterations, n / 2))
-        ->UseRealTime()
+        ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
+    if (n == g_options.scales.back()) {  // where fresh clusters are plenty
+      benchmark::RegisterBenchmark(("issue_burst" + suffix).c_str(), BM_IssueBurst, n)
+          ->Threads(kBurstThreads)
+          ->Iterations(std::max<benchmark::IterationCount>(1, g_options.issue_iterations / kBurstThreads))
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
     const std::pair<const char*, Path> paths[] = {{"repeat/downloaded", Path::kDownloaded},
+                                                  {"repeat/downloaded_uniform", Path::kDownloadedUniform},
                                                   {"repeat/bad_id", Path::kBadId},
                                                   {"repeat/bad_token", Path::kBadToken},
                                                   {"repeat/no_grant", Path::kNoGrant}};

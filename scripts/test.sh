@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds, then the GoogleTest suite
-# (with the find_package consumer test) and the pytest suite.
+# Runs every test: installs what is missing, builds, then
+#   1. the GoogleTest suite (with the crash driver's short run, the fuzz
+#      corpora and the find_package consumer test) and the pytest suite;
+#   2. mypy --strict over the Python package, its tests and benchmarks;
+#   3. the robustness checks: ASan+UBSan and TSan builds, libFuzzer runs,
+#      the SIGKILL crash driver (scripts/check-robustness.sh);
+#   4. a smoke run of the benchmarks (seconds, no thresholds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 
 scripts/bootstrap.sh
 scripts/build.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== C++ tests (ctest)"
-ctest --test-dir build/cpp --output-on-failure -j2
+ctest --test-dir build/cpp --output-on-failure -j2 --no-tests=error
 
 echo "== Python tests (pytest)"
 python -m pytest -p no:cacheprovider
+
+echo "== Type check (mypy --strict)"
+python -m mypy
+
+echo "== Robustness"
+scripts/check-robustness.sh
+
+echo "== Benchmarks (smoke run)"
+bench/run.sh --smoke
+
+echo "== all tests passed in $((SECONDS - started)) s"

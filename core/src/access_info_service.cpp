@@ -42,7 +42,8 @@ AccessInfo AccessInfoService::handle(const AccessRequest& request) const {
   return std::get<AccessInfo>(std::move(result));
 }
 
-std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(const AccessRequest& request) const {
+std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
+    const AccessRequest& request) const {
   // 1. A live token.
   if (!given(request.token) || request.token->size() > kMaxTokenLength) {
     return Error::unauthenticated();
@@ -104,9 +105,10 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(const 
 }
 
 AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted) const {
-  auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(store_);
+  const Settings settings = store_.settings();  // one read for all of them
+  auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
   if (!proxy) throw Error::certificates("the public proxy endpoint is not configured");
-  const auto image = store_.setting(setting_key::kAgentImage);
+  const auto image = settings.find(setting_key::kAgentImage);
 
   const std::int64_t issued_at = unix_now(options_);
   const AgentCredential credential =
@@ -114,7 +116,8 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   fault::reached(fault::Point::kAfterKeyGeneration);
   std::vector<std::string> documents = render_manifest(ManifestInput{
       admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
-      credential.private_key_pem, *proxy, image.value_or(std::string(kDefaultAgentImage)),
+      credential.private_key_pem, *proxy,
+      image != settings.end() ? image->second : std::string(kDefaultAgentImage),
       admitted.private_access});
 
   DownloadCommit commit{admitted.cluster_id,

@@ -119,16 +119,15 @@ Serial random_serial() {
   return serial;
 }
 
-openssl::X509Name make_name(std::initializer_list<std::pair<const char*, std::string_view>> entries) {
-  openssl::X509Name name(X509_NAME_new());
-  check(name != nullptr, "certificate name failed");
+using NameEntries = std::initializer_list<std::pair<const char*, std::string_view>>;
+
+void add_name_entries(X509_NAME* name, NameEntries entries) {
   for (const auto& [field, value] : entries) {
-    check(X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_ASC,
+    check(X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC,
                                      reinterpret_cast<const unsigned char*>(value.data()),
                                      static_cast<int>(value.size()), -1, 0) == 1,
           "certificate name failed");
   }
-  return name;
 }
 
 // [not_before, not_after] in Unix seconds, checked for overflow.
@@ -156,14 +155,17 @@ bool set_p256_public_key(X509* cert, const P256Point& point) {
   return true;
 }
 
+// The subject is built in the certificate itself (X509_set_subject_name would
+// copy a name built outside); `issuer` nullptr makes a self-issued one.
 openssl::X509Cert new_certificate(const Serial& serial, std::pair<std::int64_t, std::int64_t> period,
-                                  X509_NAME* subject, X509_NAME* issuer, const P256Point& key) {
+                                  NameEntries subject, X509_NAME* issuer, const P256Point& key) {
   openssl::X509Cert certificate(X509_new());
   check(certificate != nullptr, "certificate creation failed");
   X509* cert = certificate.get();
+  add_name_entries(X509_get_subject_name(cert), subject);
   check(X509_set_version(cert, X509_VERSION_3) == 1 &&
             X509_set_serialNumber(cert, serial.asn1.get()) == 1 &&
-            X509_set_subject_name(cert, subject) == 1 && X509_set_issuer_name(cert, issuer) == 1 &&
+            X509_set_issuer_name(cert, issuer != nullptr ? issuer : X509_get_subject_name(cert)) == 1 &&
             set_p256_public_key(cert, key),
         "certificate creation failed");
   check(ASN1_TIME_set(X509_getm_notBefore(cert), static_cast<std::time_t>(period.first)) != nullptr &&
@@ -238,7 +240,8 @@ SecretString private_key_to_pem(EVP_PKEY* key, const P256Point& point) {
   const openssl::Bio bio = memory_bio();
   // PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted.
   const bool written =
-      have_scalar && PEM_write_bio(bio.get(), "PRIVATE KEY", "", der.data(), static_cast<long>(der.size())) > 0;
+      have_scalar &&
+      PEM_write_bio(bio.get(), "PRIVATE KEY", "", der.data(), static_cast<long>(der.size())) > 0;
   OPENSSL_cleanse(der.data(), der.size());
   check(written, "PEM encoding failed");
   return SecretString(bio_contents(bio.get()));
@@ -274,9 +277,9 @@ CaMaterial CertificateAuthority::create(std::int64_t now, std::chrono::seconds v
   const auto period = validity_period(now, validity);
   const openssl::Pkey key = generate_p256();
   const Serial serial = random_serial();
-  const openssl::X509Name name = make_name({{"CN", kCaCommonName}});
   const P256Point point = public_point(key.get());
-  const openssl::X509Cert certificate = new_certificate(serial, period, name.get(), name.get(), point);
+  const openssl::X509Cert certificate =
+      new_certificate(serial, period, {{"CN", kCaCommonName}}, nullptr, point);
 
   X509V3_CTX context{};
   X509V3_set_ctx(&context, certificate.get(), certificate.get(), nullptr, nullptr, 0);
@@ -323,9 +326,9 @@ AgentCredential CertificateAuthority::issue(const ClusterId& cluster, std::int64
   const P256Point point = public_point(key.get());
   const Serial serial = random_serial();
   const std::string id = cluster.str();
-  const openssl::X509Name subject = make_name({{"O", kAgentOrganization}, {"CN", id}});
   const openssl::X509Cert certificate =
-      new_certificate(serial, period, subject.get(), X509_get_subject_name(ca), point);
+      new_certificate(serial, period, {{"O", kAgentOrganization}, {"CN", id}},
+                      X509_get_subject_name(ca), point);
   X509* cert = certificate.get();
   // A certificate outliving its CA is of no use: end it with the CA.
   const int cmp = ASN1_TIME_cmp_time_t(ca_not_after, static_cast<std::time_t>(period.second));

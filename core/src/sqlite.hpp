@@ -69,6 +69,9 @@ class Statement {
   /// Binds NULL when `text` is empty.
   void bind(int index, const std::optional<std::string>& text);
   void bind_blob(int index, const void* data, std::size_t size);
+  /// Binds the bytes without copying them: they must stay valid, unchanged,
+  /// until the statement is reset.
+  void bind_blob_in_place(int index, const void* data, std::size_t size);
 
   /// Steps once: true when a row is available, false when done.
   bool step();

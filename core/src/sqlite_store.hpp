@@ -27,6 +27,7 @@ class SqliteStore final : public Store {
 
   CaMaterial certificate_authority(const std::function<CaMaterial()>& create) override;
   std::optional<std::string> setting(std::string_view key) override;
+  Settings settings() override;
   void set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) override;
   void put_region(const Region& region) override;
   std::optional<Region> region(std::string_view name) override;
@@ -56,6 +57,11 @@ class SqliteStore final : public Store {
   std::string path_;
   std::chrono::milliseconds busy_timeout_;
   std::mutex mutex_;
+  // Held by record_download around its write transaction: threads of this
+  // process that commit downloads queue here rather than in SQLite's busy
+  // handler, which sleeps 1, 2, 5, ... ms between tries (other processes are
+  // still waited for by the busy handler, up to the busy timeout).
+  std::timed_mutex download_writer_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Session>> idle_;
 };

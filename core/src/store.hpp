@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,9 +66,13 @@ inline constexpr std::string_view kPublicProxyPort = "public_proxy_port";
 inline constexpr std::string_view kAgentImage = "agent_image";
 }  // namespace setting_key
 
+/// Every setting, by key.
+using Settings = std::map<std::string, std::string, std::less<>>;
+
 class Store;
 
 /// The proxy server for public-network agents, as kept in the settings.
+std::optional<ProxyEndpoint> public_endpoint(const Settings& settings);
 std::optional<ProxyEndpoint> public_endpoint(Store& store);
 
 class Store {
@@ -79,6 +84,8 @@ class Store {
   virtual CaMaterial certificate_authority(const std::function<CaMaterial()>& create) = 0;
 
   virtual std::optional<std::string> setting(std::string_view key) = 0;
+  /// Every setting (a handful), in one read.
+  virtual Settings settings() = 0;
   /// Sets all `values` (key, value) in one transaction.
   virtual void set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) = 0;
 
@@ -127,16 +134,19 @@ class Store {
   virtual std::vector<DownloadRecord> downloads() = 0;
 };
 
-inline std::optional<ProxyEndpoint> public_endpoint(Store& store) {
-  const auto host = store.setting(setting_key::kPublicProxyHost);
-  const auto port = store.setting(setting_key::kPublicProxyPort);
-  if (!host || !port) return std::nullopt;
+inline std::optional<ProxyEndpoint> public_endpoint(const Settings& settings) {
+  const auto host = settings.find(setting_key::kPublicProxyHost);
+  const auto port = settings.find(setting_key::kPublicProxyPort);
+  if (host == settings.end() || port == settings.end()) return std::nullopt;
+  const std::string& text = port->second;
   std::uint16_t value = 0;
-  const auto [end, error] = std::from_chars(port->data(), port->data() + port->size(), value);
-  if (error != std::errc() || end != port->data() + port->size() || value == 0) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0) {
     throw Error::storage("stored public proxy port is invalid");
   }
-  return ProxyEndpoint{*host, value};
+  return ProxyEndpoint{host->second, value};
 }
+
+inline std::optional<ProxyEndpoint> public_endpoint(Store& store) { return public_endpoint(store.settings()); }
 
 }  // namespace clusteraccess

@@ -229,6 +229,12 @@ class SqliteFaultVfs {
         [](sqlite3_file* f, int remove) { return real_of(f)->pMethods->xShmUnmap(real_of(f), remove); },
         /*xFetch=*/
         [](sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+          // A page read through the memory map (mmap_size > 0) is a read too.
+          const int rc = before(FileOp::kRead, f, nullptr, amount, offset);
+          if (rc != SQLITE_OK) {
+            *out = nullptr;
+            return rc;
+          }
           return real_of(f)->pMethods->xFetch(real_of(f), offset, amount, out);
         },
         /*xUnfetch=*/

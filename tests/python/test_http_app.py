@@ -8,6 +8,7 @@ about its httpx dependency, and warnings are errors here).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -89,12 +90,9 @@ class Client:
 
 
 def client_for(registry: FakeRegistry) -> Client:
-    return Client(create_app(registry, access_log=AccessLog(_NullStream())))
+    return Client(create_app(registry, access_log=AccessLog(io.StringIO())))
 
 
-class _NullStream:
-    def write(self, text: str) -> int:
-        return len(text)
 
 
 def test_unexpected_exception_is_the_json_500_without_details(caplog: pytest.LogCaptureFixture) -> None:
@@ -160,7 +158,7 @@ def test_head_never_reaches_the_core() -> None:
 
 def test_lifespan_shutdown_lets_go_of_the_registry() -> None:
     registry = FakeRegistry(["Downloaded"])
-    app = create_app(registry, access_log=AccessLog(_NullStream()))
+    app = create_app(registry, access_log=AccessLog(io.StringIO()))
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
@@ -221,3 +219,45 @@ def test_auth_token_and_request_id() -> None:
     for _ in range(100):
         value = uuid.UUID(hex=new_request_id())
         assert value.version == 4 and value.variant == uuid.RFC_4122
+
+
+def test_access_log_lines_are_batched_then_written() -> None:
+    stream = io.StringIO()
+    access_log = AccessLog(stream, delay=0.01, batch=3)
+    scope = {"method": "GET", "raw_path": b'/odd/"path\\\xff', "clusteraccess.outcome": "UCS.01000011"}
+    access_log.write(scope, 400, 0.0, "outside-a-loop")  # no loop: written at once
+    assert json.loads(stream.getvalue())["path"] == '/odd/"path\\\u00ff'
+
+    async def run() -> None:
+        start = len(stream.getvalue().splitlines())
+        access_log.write({"method": "GET", "path": "/a"}, 200, 0.0, "r1")
+        assert len(stream.getvalue().splitlines()) == start  # pending
+        await anyio.sleep(0.05)
+        assert len(stream.getvalue().splitlines()) == start + 1  # the timer wrote it
+        for index in range(3):
+            access_log.write({"method": "GET", "path": "/b"}, 404, 0.0, f"b{index}")
+        assert len(stream.getvalue().splitlines()) == start + 4  # a full batch is written at once
+        access_log.write({"method": "GET", "path": "/c"}, 200, 0.0, "c")
+        access_log.flush()
+        assert len(stream.getvalue().splitlines()) == start + 5
+
+    anyio.run(run)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["request_id"] for line in lines] == ["outside-a-loop", "r1", "b0", "b1", "b2", "c"]
+    assert lines[1] | {"ts": "", "duration_ms": 0} == {
+        "ts": "", "level": "info", "logger": "clusteraccess.access", "request_id": "r1", "method": "GET",
+        "path": "/a", "status": 200, "duration_ms": 0, "outcome": "ok",
+    }
+
+
+def test_the_endpoint_also_works_as_a_plain_route() -> None:
+    from starlette.routing import Route
+
+    from clusteraccess.service import AccessInfoEndpoint, Service
+
+    registry = FakeRegistry(["Downloaded"])
+    endpoint = AccessInfoEndpoint(Service(registry, b"{}"))
+    app = Starlette(routes=[Route("/v1/clusters/{clusterid:path}/accessinfo", endpoint)])
+    response = Client(app).get(f"/v1/clusters/{CLUSTER_ID}/accessinfo", headers={"X-Auth-Token": "t"})
+    assert response.status_code == 200 and response.json() == ["Downloaded"]
+    assert response.headers["content-type"] == "application/json"

@@ -1,0 +1,352 @@
+"""Runs every clusteraccess benchmark and prints one table.
+
+    bench/run.sh [--smoke]      (builds first; see run.sh)
+    python bench/run.py --build-dir DIR [--smoke] [--json FILE] [--workdir DIR]
+
+Each row names a path, its figure -- operations per second on one core, p50
+and p99 latency -- and a ratio against a ceiling or a peer measured in the
+same run, then the target it is held to. --smoke runs everything briefly on
+small registries (seconds): the figures mean nothing, and no target is judged.
+
+Programs (all in bench/):
+  ceiling_bench     SQLite and OpenSSL alone: the machine's ceilings
+  component_bench   pieces of a first download timed alone
+  library_bench     the library through its C++ API, at 1K and 1M clusters
+  python_bench.py   the library through the Python module, and the peer
+  http_bench.py     the HTTP service under wrk, and a trivial endpoint
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PATHS = [
+    ("downloaded", '["Downloaded"]'),
+    ("bad_id", "400 bad id"),
+    ("bad_token", "403 bad token"),
+    ("no_grant", "403 no grant"),
+]
+
+
+# --- running the programs ---------------------------------------------------------
+
+
+def one_cpu() -> list[str]:
+    """taskset prefix pinning a single-threaded benchmark to the last CPU."""
+    count = os.cpu_count() or 1
+    if count < 2 or shutil.which("taskset") is None:
+        return []
+    return ["taskset", "-c", str(count - 1)]
+
+
+def run(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
+    started = time.monotonic()
+    print(f"run.py: {what} ...", file=sys.stderr, flush=True)
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"run.py: {what} failed (exit {result.returncode}): {' '.join(command)}")
+    print(f"run.py: {what} done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return result.stdout
+
+
+def google_benchmark(binary: str, args: list[str], what: str) -> dict[str, dict[str, Any]]:
+    output = run([*one_cpu(), binary, "--benchmark_format=json", *args], what)
+    found = {}
+    for entry in json.loads(output)["benchmarks"]:
+        if entry.get("error_occurred"):
+            raise SystemExit(f"run.py: {entry['name']}: {entry.get('error_message')}")
+        name = entry["name"].replace("/manual_time", "").replace("/real_time", "")
+        name = "/".join(part for part in name.split("/") if not part.startswith("iterations:"))
+        found[name] = entry
+    return found
+
+
+# --- the table -----------------------------------------------------------------------
+
+
+def ops(figure: float | None) -> str:
+    if figure is None:
+        return "-"
+    if figure >= 100_000:
+        return f"{figure / 1000:,.0f}k"
+    if figure >= 10_000:
+        return f"{figure / 1000:,.1f}k"
+    return f"{figure:,.0f}"
+
+
+def micros(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value / 1000:.2f} ms"
+    if value >= 100:
+        return f"{value:.0f} us"
+    return f"{value:.2f} us"
+
+
+class Table:
+    def __init__(self, smoke: bool) -> None:
+        self.smoke = smoke
+        self.rows: list[list[str] | str] = []
+        self.verdicts: list[tuple[str, bool]] = []
+
+    def section(self, title: str) -> None:
+        self.rows.append(title)
+
+    def row(self, path: str, ops_per_s: float | None, p50: float | None, p99: float | None,
+            ratio: str = "", target: str = "", met: bool | None = None) -> None:
+        if target and met is not None and not self.smoke:
+            verdict = ("met: " if met else "NOT MET: ") + target
+            self.verdicts.append((f"{path}: {target}", met))
+        elif target:
+            verdict = target
+        else:
+            verdict = ""
+        self.rows.append([path, ops(ops_per_s), micros(p50), micros(p99), ratio, verdict])
+
+    def render(self) -> str:
+        header = ["path", "ops/s (1 core)", "p50", "p99", "ratio (same run)", "target"]
+        cells = [r for r in self.rows if isinstance(r, list)]
+        widths = [max(len(header[i]), *(len(r[i]) for r in cells)) for i in range(len(header))]
+        rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+
+        def line(values: list[str]) -> str:
+            return "| " + " | ".join(v.ljust(w) if i in (0, 4, 5) else v.rjust(w)
+                                     for i, (v, w) in enumerate(zip(values, widths))) + " |"
+
+        out = [line(header), rule]
+        for r in self.rows:
+            if isinstance(r, str):
+                out.append(line([f"**{r}**", "", "", "", "", ""]))
+            else:
+                out.append(line(r))
+        return "\n".join(out)
+
+
+def fig(entry: dict[str, Any], key: str) -> float | None:
+    value = entry.get(key)
+    return None if value is None else float(value)
+
+
+def issue_ratios(issue: dict[str, Any], crypto: dict[str, Any]) -> tuple[float, float]:
+    """First downloads against the issuance ceiling measured next to them:
+    (by the medians, by the means)."""
+    ceiling_p50 = fig(issue, "ceiling_update_p50_us") + fig(crypto, "p50_us")
+    ceiling_mean = fig(issue, "ceiling_update_mean_us") + fig(crypto, "mean_us")
+    return ceiling_p50 / fig(issue, "p50_us"), ceiling_mean / fig(issue, "mean_us")
+
+
+def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
+    ceiling, component, library = data["ceiling"], data["component"], data["library"]
+    python = {(r["impl"], r["path"]): r for r in data["python"]["results"]}
+    http = data.get("http")
+    small, large = scales[0], scales[-1]
+    t = Table(smoke)
+
+    # 1. Ceilings.
+    t.section("1. Machine ceilings (no library code)")
+    issue_small = library[f"issue/{small}"]
+    update_mean = fig(issue_small, "ceiling_update_mean_us")
+    crypto = ceiling["ceiling/openssl_keygen_sign"]
+    crypto_mean = fig(crypto, "mean_us")
+    t.row("SQLite: 1-row conditional UPDATE per durable txn (WAL, FULL)", 1e6 / update_mean,
+          fig(issue_small, "ceiling_update_p50_us"), fig(issue_small, "ceiling_update_p99_us"),
+          "interleaved with C++ first downloads")
+    t.row("OpenSSL: P-256 keygen + ECDSA-SHA256 sign (480 B)", 1e6 / crypto_mean, fig(crypto, "p50_us"),
+          fig(crypto, "p99_us"))
+    ceiling_mean = update_mean + crypto_mean
+    t.row("issuance ceiling (sum of the two)", 1e6 / ceiling_mean,
+          fig(issue_small, "ceiling_update_p50_us") + fig(crypto, "p50_us"), None)
+
+    # 2. Repeat paths.
+    t.section(f"2. Repeat paths ({small:,} clusters; retries of a 500-cluster burst)")
+    for key, label in PATHS:
+        peer = python[("peer", f"repeat/{key}")]["ops_per_s"]
+        for name, suffix, note in ((f"C++ access_info: {label}", "", ""),
+                                   (f"C++ try_access_info: {label}", "/try", "")):
+            entry = library[f"repeat/{key}/{small}{suffix}"]
+            rate = fig(entry, "items_per_second")
+            t.row(name, rate, fig(entry, "p50_us"), fig(entry, "p99_us"), f"{rate / peer:.1f}x peer",
+                  ">= 250k ops/s", rate >= 250_000)
+        entry = python[("library", f"repeat/{key}")]
+        rate = entry["ops_per_s"]
+        met = rate >= 150_000 and rate >= 5 * peer
+        t.row(f"Python module: {label}", rate, entry["p50_us"], entry["p99_us"], f"{rate / peer:.1f}x peer",
+              ">= 150k ops/s and >= 5x peer", met)
+        entry = python[("peer", f"repeat/{key}")]
+        t.row(f"peer (plain Python): {label}", entry["ops_per_s"], entry["p50_us"], entry["p99_us"], "1.0x peer")
+
+    # 3. First downloads. A disk's fsync has a long, random tail; the ratios
+    # are given on the medians (the target is judged on them) and the means.
+    t.section(f"3. First downloads, durable ({small:,} clusters)")
+    p50_ratio, mean_ratio = issue_ratios(issue_small, crypto)
+    t.row("C++ access_info: first download", fig(issue_small, "items_per_second"), fig(issue_small, "p50_us"),
+          fig(issue_small, "p99_us"), f"{p50_ratio:.0%} of ceiling (p50), {mean_ratio:.0%} (mean)",
+          ">= 70% of ceiling", p50_ratio >= 0.70)
+    peer = python[("peer", "issue")]
+    entry = python[("library", "issue")]
+    p50_ratio = peer["p50_us"] / entry["p50_us"]
+    mean_ratio = entry["ops_per_s"] / peer["ops_per_s"]
+    t.row("Python module: first download", entry["ops_per_s"], entry["p50_us"], entry["p99_us"],
+          f"{p50_ratio:.2f}x peer (p50), {mean_ratio:.2f}x (mean)", ">= 1.5x peer", p50_ratio >= 1.5)
+    t.row("peer (plain Python): first download", peer["ops_per_s"], peer["p50_us"], peer["p99_us"], "1.00x peer")
+    cert = component["component/certificate_issue"]
+    t.row("  of which: key + certificate + PEMs (CertificateAuthority::issue)", fig(cert, "items_per_second"),
+          fig(cert, "p50_us"), fig(cert, "p99_us"),
+          f"{crypto_mean / fig(cert, 'mean_us'):.0%} of OpenSSL ceiling")
+    manifest = component["component/render_manifest"]
+    t.row("  of which: manifest (two YAML documents)", fig(manifest, "items_per_second"),
+          fig(manifest, "p50_us"), fig(manifest, "p99_us"))
+
+    # 4. (the peer rows are next to each path above)
+
+    # 5. HTTP.
+    if http is not None:
+        t.section(f"5. HTTP on loopback (wrk, 1 thread, {http['connections']} connections; server on 1 core)")
+        service, trivial = http["results"]["service"], http["results"]["trivial"]
+        ratio = service["ops_per_s"] / trivial["ops_per_s"]
+        met = ratio >= 0.70 and service["p99_us"] < 10_000
+        def errors(result: dict[str, Any]) -> str:
+            count = result.get("socket_errors", 0)
+            return f" ({count} socket errors)" if count else ""
+
+        t.row('service: GET .../accessinfo -> ["Downloaded"]', service["ops_per_s"], service["p50_us"],
+              service["p99_us"], f"{ratio:.0%} of trivial{errors(service)}", ">= 70% of trivial, p99 < 10 ms",
+              met)
+        t.row("trivial Starlette route, same uvicorn settings", trivial["ops_per_s"], trivial["p50_us"],
+              trivial["p99_us"], f"100% of trivial{errors(trivial)}")
+    else:
+        t.section("5. HTTP: not run (" + data.get("http_skipped", "skipped") + ")")
+
+    # 6. Scale.
+    t.section(f"6. Scale: {small:,} vs {large:,} clusters (C++)")
+    for key, label in (("downloaded", "retries of a 500-cluster burst"),
+                       ("downloaded_uniform", "any downloaded cluster")):
+        base = library[f"repeat/{key}/{small}/try"]
+        for n in (small, large):
+            entry = library[f"repeat/{key}/{n}/try"]
+            ratio = fig(entry, "p50_us") / fig(base, "p50_us")
+            if n == small:
+                t.row(f'["Downloaded"] @ {n:,}: {label}', fig(entry, "items_per_second"), fig(entry, "p50_us"),
+                      fig(entry, "p99_us"), "1.00x latency")
+            elif key == "downloaded":
+                t.row(f'["Downloaded"] @ {n:,}: {label}', fig(entry, "items_per_second"), fig(entry, "p50_us"),
+                      fig(entry, "p99_us"), f"{ratio:.2f}x latency (p50)", "<= 1.3x the 1K latency",
+                      ratio <= 1.3)
+            else:
+                t.row(f'["Downloaded"] @ {n:,}: {label}', fig(entry, "items_per_second"), fig(entry, "p50_us"),
+                      fig(entry, "p99_us"), f"{ratio:.2f}x latency (p50)")
+    for n in (small, large):
+        entry = library[f"issue/{n}"]
+        p50_ratio, mean_ratio = issue_ratios(entry, crypto)
+        t.row(f"first download @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"),
+              fig(entry, "p99_us"), f"{p50_ratio:.0%} of ceiling (p50), {mean_ratio:.0%} (mean)")
+    burst = library.get(f"issue_burst/{large}/threads:8")
+    if burst is not None:
+        rate = fig(burst, "items_per_second")
+        ceiling_rate = 1e6 / (fig(library[f"issue/{large}"], "ceiling_update_mean_us") + crypto_mean)
+        t.row(f"first downloads @ {large:,}, 8 callers at once on the 1 core", rate, fig(burst, "p50_us"),
+              fig(burst, "p99_us"), f"{rate / ceiling_rate:.0%} of ceiling (throughput)")
+    for n in (small, large):
+        bytes_per = fig(library[f"issue/{n}"], "db_bytes_per_download")
+        t.rows.append([f"database bytes per downloaded cluster @ {n:,}", f"{bytes_per:,.0f} B", "", "", "",
+                       "< 2 KiB" if smoke else ("met: < 2 KiB" if bytes_per < 2048 else "NOT MET: < 2 KiB")])
+        if not smoke:
+            t.verdicts.append((f"DB bytes per downloaded cluster @ {n:,}: < 2 KiB", bytes_per < 2048))
+    return t
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", required=True, help="CMake build dir with the bench programs and _core")
+    parser.add_argument("--smoke", action="store_true", help="seconds, small registries, no targets judged")
+    parser.add_argument("--workdir", default=None, help="where the databases go (default: a temporary dir)")
+    parser.add_argument("--json", default=None, help="also write every figure to this file")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP run")
+    args = parser.parse_args()
+
+    bench_dir = os.path.join(args.build_dir, "bench")
+    python_path = os.path.join(args.build_dir, "python")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = python_path + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    workdir = args.workdir or tempfile.mkdtemp(prefix="clusteraccess-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    cleanup = args.workdir is None
+
+    if args.smoke:
+        scales = [1000, 10_000]
+        repeat_time, issue_iterations = "0.05", 20
+        python_args = ["--min-time", "0.1", "--issue", "10", "--latency-samples", "2000"]
+        http_args = ["--duration", "1", "--slices", "1", "--warmup", "1"]
+        short = ["--benchmark_min_time=0.05"]
+    else:
+        scales = [1000, 1_000_000]
+        repeat_time, issue_iterations = "2", 400
+        python_args = ["--min-time", "2", "--issue", "300"]
+        http_args = ["--duration", "3", "--slices", "4", "--warmup", "2"]
+        short = ["--benchmark_min_time=1"]
+
+    data: dict[str, Any] = {"smoke": args.smoke, "scales": scales, "machine": {
+        "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}}
+    try:
+        data["ceiling"] = google_benchmark(
+            os.path.join(bench_dir, "ceiling_bench"),
+            [f"--workdir={workdir}", "--benchmark_filter=openssl", *short], "OpenSSL ceiling")
+        data["component"] = google_benchmark(
+            os.path.join(bench_dir, "component_bench"), short, "components of a first download")
+        data["library"] = google_benchmark(
+            os.path.join(bench_dir, "library_bench"),
+            [f"--workdir={workdir}", f"--scales={','.join(map(str, scales))}",
+             f"--issue-iterations={issue_iterations}", f"--benchmark_min_time={repeat_time}"],
+            f"C++ library at {' and '.join(f'{n:,}' for n in scales)} clusters")
+        output = run([*one_cpu(), sys.executable, os.path.join(HERE, "python_bench.py"), "--workdir", workdir,
+                      *python_args], "Python module and plain-Python peer", env)
+        data["python"] = json.loads(output)
+        if args.no_http:
+            data["http_skipped"] = "--no-http"
+        elif shutil.which("wrk") is None:
+            data["http_skipped"] = "wrk is not installed"
+        else:
+            output = run([sys.executable, os.path.join(HERE, "http_bench.py"), "--workdir", workdir, *http_args],
+                         "HTTP service and trivial endpoint under wrk", env)
+            data["http"] = json.loads(output)
+    finally:
+        if cleanup:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    table = build_table(data, args.smoke, scales)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1)
+    print()
+    if args.smoke:
+        print("SMOKE RUN: small registries and short runs; the figures mean nothing and no target is judged.")
+        print()
+    print(table.render())
+    if table.verdicts:
+        met = sum(1 for _, ok in table.verdicts if ok)
+        print()
+        print(f"targets met: {met} of {len(table.verdicts)}")
+        for name, ok in table.verdicts:
+            if not ok:
+                print(f"  not met: {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
