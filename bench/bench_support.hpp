@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -24,7 +25,8 @@ namespace clusteraccess::bench {
 class Latencies {
  public:
   explicit Latencies(const benchmark::State& state)
-      : Latencies(static_cast<std::size_t>(std::min<benchmark::IterationCount>(state.max_iterations, 1 << 24))) {}
+      : Latencies(static_cast<std::size_t>(
+            std::min<benchmark::IterationCount>(state.max_iterations, 1 << 24))) {}
   explicit Latencies(std::size_t capacity) { samples_.reserve(capacity); }
 
   // Times `operation`, keeps the sample and returns it (seconds).
@@ -46,7 +48,8 @@ class Latencies {
     std::sort(samples_.begin(), samples_.end());
     double sum = 0;
     for (const double sample : samples_) sum += sample;
-    state.counters[prefix + "mean_us"] = benchmark::Counter(sum / static_cast<double>(samples_.size()), flags);
+    const double mean = sum / static_cast<double>(samples_.size());
+    state.counters[prefix + "mean_us"] = benchmark::Counter(mean, flags);
     state.counters[prefix + "p50_us"] = benchmark::Counter(percentile(0.50), flags);
     state.counters[prefix + "p99_us"] = benchmark::Counter(percentile(0.99), flags);
   }
@@ -57,6 +60,34 @@ class Latencies {
     return samples_[std::min(index, samples_.size() - 1)];
   }
   std::vector<double> samples_;
+};
+
+// CPU time (user + system) of the calling thread, for operations slow enough
+// that a system call per sample does not matter (first downloads): a durable
+// commit mostly waits for the disk, and what one core can sustain is set by
+// the CPU time, not the wall time, of each operation.
+class CpuTime {
+ public:
+  template <typename Operation>
+  void time(Operation&& operation) {
+    const double start = now();
+    operation();
+    total_ += now() - start;
+    ++count_;
+  }
+  // Sets the <prefix>cpu_us counter: mean CPU microseconds per operation.
+  void report(benchmark::State& state, const std::string& prefix = "") const {
+    if (count_ > 0) state.counters[prefix + "cpu_us"] = total_ / static_cast<double>(count_);
+  }
+
+ private:
+  static double now() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+  }
+  double total_ = 0;
+  long count_ = 0;
 };
 
 // The storage ceiling of a download, with no clusteraccess code: one

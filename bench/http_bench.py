@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,7 +62,8 @@ end
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def pinned(cpu: int | None, command: list[str]) -> list[str]:
@@ -91,16 +93,15 @@ def get(url: str, token: str) -> tuple[int, bytes]:
 
 
 def wrk(args: argparse.Namespace, url: str, script: str, duration: int) -> dict[str, float]:
-    command = pinned(args.client_cpu, [
-        "wrk", "-t", "1", "-c", str(args.connections), "-d", f"{max(1, round(duration))}s", "--latency", "-s", script, url,
-    ])
+    command = pinned(args.client_cpu, ["wrk", "-t", "1", "-c", str(args.connections), "-d", f"{max(1, duration)}s",
+                                       "--latency", "-s", script, url])
     run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip() or run.stdout.strip()}")
     output = run.stdout
     for line in output.splitlines():
         if line.startswith("WRK_JSON "):
-            figures = json.loads(line[len("WRK_JSON "):])
+            figures: dict[str, float] = json.loads(line[len("WRK_JSON "):])
             figures["ops_per_s"] = figures["requests"] / (figures["duration_us"] / 1e6)
             return figures
     raise RuntimeError("wrk printed no figures:\n" + output)
@@ -141,7 +142,7 @@ def median(values: list[float]) -> float:
 
 
 def measure(args: argparse.Namespace, servers: list[Server], script: str, first_path: str,
-            token: str) -> dict[str, dict[str, float]]:
+            token: str) -> dict[str, dict[str, Any]]:
     """Loads the servers in turn, `args.slices` slices each, so that all of
     them see the same machine (other work on it comes and goes)."""
     for server in servers:
@@ -159,7 +160,7 @@ def measure(args: argparse.Namespace, servers: list[Server], script: str, first_
                 raise RuntimeError(f"{server.name}: {figures['non_2xx']} non-2xx answers, "
                                    f"{figures['socket_errors']} socket errors: {figures}")
             slices[server.name].append(figures)
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for name, runs in slices.items():
         requests = sum(r["requests"] for r in runs)
         seconds = sum(r["duration_us"] for r in runs) / 1e6
@@ -217,9 +218,8 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
-    json.dump({"connections": args.connections, "seconds_per_server": args.duration * args.slices,
-               "results": results}, sys.stdout,
-              indent=1)
+    report = {"connections": args.connections, "seconds_per_server": args.duration * args.slices, "results": results}
+    json.dump(report, sys.stdout, indent=1)
     print()
     return 0
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clusteraccess import service
+from clusteraccess.service_logging import log_config
 
 BODY = b'["Downloaded"]'
 
@@ -42,7 +42,7 @@ def main() -> None:
         ws="none",
         lifespan="on",
         access_log=False,
-        log_config=service.log_config(),
+        log_config=log_config(),
         server_header=False,
     )
     uvicorn.Server(config).run()

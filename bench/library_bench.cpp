@@ -2,25 +2,25 @@
 // 1 million clusters:
 //
 //   repeat/downloaded/N  a granted, already downloaded cluster: ["Downloaded"]
-//   repeat/downloaded_uniform/N  the same over all downloaded clusters
+//   repeat/downloaded_uniform/N  the same, over all downloaded clusters
 //   repeat/bad_id/N      a valid token, a cluster id that is no k8s-uuid: 400
 //   repeat/bad_token/N   an unknown token: 403
 //   repeat/no_grant/N    a live token of a principal without a grant: 403
 //                        (each also as .../try: through try_access_info,
 //                        which returns the Error instead of throwing it)
-//   issue_burst/N        the same by 8 threads at once on the one CPU (at the
-//                        largest N only)
 //   issue/N              first downloads: key, certificate, manifest and the
 //                        durable commit (WAL, synchronous=FULL), interleaved
 //                        op by op with the bare SQLite ceiling (see BM_Issue)
+//   issue_burst/N        first downloads by 8 threads at once on the one CPU
+//                        (at the largest N only)
 //
 // Repeat requests are retries of a burst: 500 downloaded clusters spread over
 // the whole id space (at 1M clusters they still sit in a large B-tree, deeper
 // than at 1K), picked at random. repeat/downloaded_uniform/N picks among all
 // downloaded clusters instead (half the registry): at 1M every request then
-// walks cold leaf pages. The issue benchmark also measures the database bytes each download adds
-// (db_bytes_per_download: file size after a TRUNCATE checkpoint, before and
-// after, divided by the number of downloads).
+// walks cold leaf pages. The issue benchmark also measures the database bytes
+// each download adds (db_bytes_per_download: file size after a TRUNCATE
+// checkpoint, before and after, divided by the number of downloads).
 //
 // A registry is made by the library (schema, CA, settings, tokens) and then
 // seeded with raw SQLite in one bulk transaction: every other cluster is
@@ -32,16 +32,16 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
-#include <cctype>
-#include <cstdio>
-#include <ctime>
-#include <cstdlib>
-#include <iostream>
 #include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -82,7 +82,9 @@ struct Db {
 };
 
 struct Stmt {
-  Stmt(const Db& db, const char* sql) : db_(db.db) { sqlite_check(sqlite3_prepare_v2(db_, sql, -1, &s, nullptr), db_, sql); }
+  Stmt(const Db& db, const char* sql) : db_(db.db) {
+    sqlite_check(sqlite3_prepare_v2(db_, sql, -1, &s, nullptr), db_, sql);
+  }
   ~Stmt() { sqlite3_finalize(s); }
   void run() {
     sqlite_check(sqlite3_step(s), db_, "step");
@@ -236,9 +238,10 @@ Workload& workload(long clusters) {
     const std::size_t index = downloaded[in_burst(random)];
     w.downloaded.push_back(request(ids[index], alice));
     w.no_grant.push_back(request(ids[index], mallory));
-    w.bad_token.push_back(request(ids[index], "cat_" + std::string(43, 'A' + static_cast<char>(i % 26))));
+    w.bad_token.push_back(request(ids[index], "cat_" + std::string(43, static_cast<char>('A' + i % 26))));
     std::string upper = ids[index].str();
-    std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) { return static_cast<char>(std::toupper(c)); });
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
     w.bad_id.push_back(ca::AccessRequest{upper, alice, std::nullopt, std::nullopt});
   }
   for (std::size_t i = 1; i < ids.size(); i += 2) w.fresh.push_back(request(ids[i], alice));
@@ -323,25 +326,32 @@ void BM_Issue(benchmark::State& state, long clusters) {
   clusteraccess::bench::BareDurableUpdate ceiling(g_options.workdir + "/ceiling-interleaved.db", iterations);
   Latencies latencies(state);
   Latencies ceiling_latencies(iterations);
+  clusteraccess::bench::CpuTime cpu;
+  clusteraccess::bench::CpuTime ceiling_cpu;
   for (auto _ : state) {
     if (w.next_fresh == w.fresh.size()) {
       state.SkipWithError("ran out of clusters not yet downloaded");
       break;
     }
     const ca::AccessRequest& request = w.fresh[w.next_fresh++];
-    state.SetIterationTime(latencies.time([&] {
-      const ca::AccessInfo info = w.registry->access_info(request);
-      if (!info.is_first_download()) throw std::runtime_error("not a first download");
-      benchmark::DoNotOptimize(info.documents.data());
-    }));
-    ceiling_latencies.time([&] { ceiling.run(); });
+    cpu.time([&] {
+      state.SetIterationTime(latencies.time([&] {
+        const ca::AccessInfo info = w.registry->access_info(request);
+        if (!info.is_first_download()) throw std::runtime_error("not a first download");
+        benchmark::DoNotOptimize(info.documents.data());
+      }));
+    });
+    ceiling_cpu.time([&] { ceiling_latencies.time([&] { ceiling.run(); }); });
   }
   state.SetItemsProcessed(state.iterations());
   latencies.report(state);
+  cpu.report(state);
   ceiling_latencies.report(state, "ceiling_update_");
+  ceiling_cpu.report(state, "ceiling_update_");
   const auto issued = static_cast<double>(w.next_fresh.load() - first);
   if (issued > 0) {
-    state.counters["db_bytes_per_download"] = static_cast<double>(checkpointed_size(w.path) - before) / issued;
+    const auto grown = static_cast<double>(checkpointed_size(w.path) - before);
+    state.counters["db_bytes_per_download"] = grown / issued;
   }
 }
 

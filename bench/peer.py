@@ -23,6 +23,7 @@ import re
 import secrets
 import sqlite3
 import time
+from typing import Optional, Tuple, TypeGuard
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -63,7 +64,7 @@ def _bad_parameter(parameter: str, reason: str) -> PeerError:
     return PeerError(400, "UCS.01000011", f"Bad parameter value: {parameter} {reason}")
 
 
-def _given(value: str | None) -> bool:
+def _given(value: str | None) -> TypeGuard[str]:
     return value is not None and value != ""
 
 
@@ -155,15 +156,19 @@ class PeerService:
         ).fetchone()
         self.ca_pem = cert_pem.encode()
         self.ca_cert = x509.load_pem_x509_certificate(self.ca_pem)
-        self.ca_key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        ca_key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+            raise TypeError("the registry's CA key is not an EC key")
+        self.ca_key = ca_key
         ski = self.ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         self.aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
     def _setting(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
+        return None if row is None else str(row[0])
 
-    def _admit(self, cluster_id: str, token: str | None, vpcendpoint: str | None, region: str | None):
+    def _admit(self, cluster_id: str, token: str | None, vpcendpoint: str | None,
+               region: str | None) -> Tuple[str, bytes, bytes, str, bool, Optional[Tuple[str, str, str, int]]]:
         # 1. A live token.
         if not _given(token) or len(token) > MAX_TOKEN_LENGTH:
             raise _unauthenticated()
@@ -224,15 +229,16 @@ class PeerService:
         if downloaded:
             return [DOWNLOADED]
 
+        region_name: str | None = None
+        endpoint: str | None = None
         if private is not None:
             region_name, endpoint, proxy_host, proxy_port = private
         else:
-            region_name = endpoint = None
-            proxy_host = self._setting("public_proxy_host")
+            host = self._setting("public_proxy_host")
             port = self._setting("public_proxy_port")
-            if proxy_host is None or port is None:
+            if host is None or port is None:
                 raise PeerError(500, "UCS.01020002", "Failed to get certs: the public proxy endpoint is not configured")
-            proxy_port = int(port)
+            proxy_host, proxy_port = host, int(port)
         image = self._setting("agent_image") or DEFAULT_AGENT_IMAGE
 
         # The key and certificate, outside any transaction.

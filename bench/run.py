@@ -116,6 +116,15 @@ class Table:
             verdict = ""
         self.rows.append([path, ops(ops_per_s), micros(p50), micros(p99), ratio, verdict])
 
+    def judge(self, path: str, target: str, met: bool) -> None:
+        """A second target of the row above, shown on a line of its own."""
+        if self.smoke:
+            verdict = target
+        else:
+            verdict = ("met: " if met else "NOT MET: ") + target
+            self.verdicts.append((f"{path}: {target}", met))
+        self.rows.append(["", "", "", "", "", verdict])
+
     def render(self) -> str:
         header = ["path", "ops/s (1 core)", "p50", "p99", "ratio (same run)", "target"]
         cells = [r for r in self.rows if isinstance(r, list)]
@@ -135,17 +144,18 @@ class Table:
         return "\n".join(out)
 
 
-def fig(entry: dict[str, Any], key: str) -> float | None:
-    value = entry.get(key)
-    return None if value is None else float(value)
+def fig(entry: dict[str, Any], key: str) -> float:
+    return float(entry[key])
 
 
-def issue_ratios(issue: dict[str, Any], crypto: dict[str, Any]) -> tuple[float, float]:
+def issue_ratios(issue: dict[str, Any], crypto: dict[str, Any]) -> tuple[float, float, float]:
     """First downloads against the issuance ceiling measured next to them:
-    (by the medians, by the means)."""
+    by the median wall times, by the mean wall times, by the mean CPU times."""
     ceiling_p50 = fig(issue, "ceiling_update_p50_us") + fig(crypto, "p50_us")
     ceiling_mean = fig(issue, "ceiling_update_mean_us") + fig(crypto, "mean_us")
-    return ceiling_p50 / fig(issue, "p50_us"), ceiling_mean / fig(issue, "mean_us")
+    ceiling_cpu = fig(issue, "ceiling_update_cpu_us") + fig(crypto, "cpu_time")
+    return (ceiling_p50 / fig(issue, "p50_us"), ceiling_mean / fig(issue, "mean_us"),
+            ceiling_cpu / fig(issue, "cpu_us"))
 
 
 def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
@@ -182,25 +192,28 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
                   ">= 250k ops/s", rate >= 250_000)
         entry = python[("library", f"repeat/{key}")]
         rate = entry["ops_per_s"]
-        met = rate >= 150_000 and rate >= 5 * peer
         t.row(f"Python module: {label}", rate, entry["p50_us"], entry["p99_us"], f"{rate / peer:.1f}x peer",
-              ">= 150k ops/s and >= 5x peer", met)
+              ">= 150k ops/s", rate >= 150_000)
+        t.judge(f"Python module: {label}", ">= 5x peer", rate >= 5 * peer)
         entry = python[("peer", f"repeat/{key}")]
         t.row(f"peer (plain Python): {label}", entry["ops_per_s"], entry["p50_us"], entry["p99_us"], "1.0x peer")
 
     # 3. First downloads. A disk's fsync has a long, random tail; the ratios
     # are given on the medians (the target is judged on them) and the means.
     t.section(f"3. First downloads, durable ({small:,} clusters)")
-    p50_ratio, mean_ratio = issue_ratios(issue_small, crypto)
+    p50_ratio, mean_ratio, cpu_ratio = issue_ratios(issue_small, crypto)
     t.row("C++ access_info: first download", fig(issue_small, "items_per_second"), fig(issue_small, "p50_us"),
-          fig(issue_small, "p99_us"), f"{p50_ratio:.0%} of ceiling (p50), {mean_ratio:.0%} (mean)",
-          ">= 70% of ceiling", p50_ratio >= 0.70)
+          fig(issue_small, "p99_us"),
+          f"{p50_ratio:.0%} of ceiling (p50), {mean_ratio:.0%} (mean), {cpu_ratio:.0%} (CPU)",
+          ">= 70% of ceiling (p50)", p50_ratio >= 0.70)
     peer = python[("peer", "issue")]
     entry = python[("library", "issue")]
     p50_ratio = peer["p50_us"] / entry["p50_us"]
     mean_ratio = entry["ops_per_s"] / peer["ops_per_s"]
+    cpu_ratio = peer["cpu_us"] / entry["cpu_us"]
     t.row("Python module: first download", entry["ops_per_s"], entry["p50_us"], entry["p99_us"],
-          f"{p50_ratio:.2f}x peer (p50), {mean_ratio:.2f}x (mean)", ">= 1.5x peer", p50_ratio >= 1.5)
+          f"{p50_ratio:.2f}x peer (p50), {mean_ratio:.2f}x (mean), {cpu_ratio:.2f}x (CPU)",
+          ">= 1.5x peer (p50)", p50_ratio >= 1.5)
     t.row("peer (plain Python): first download", peer["ops_per_s"], peer["p50_us"], peer["p99_us"], "1.00x peer")
     cert = component["component/certificate_issue"]
     t.row("  of which: key + certificate + PEMs (CertificateAuthority::issue)", fig(cert, "items_per_second"),
@@ -217,14 +230,14 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
         t.section(f"5. HTTP on loopback (wrk, 1 thread, {http['connections']} connections; server on 1 core)")
         service, trivial = http["results"]["service"], http["results"]["trivial"]
         ratio = service["ops_per_s"] / trivial["ops_per_s"]
-        met = ratio >= 0.70 and service["p99_us"] < 10_000
+
         def errors(result: dict[str, Any]) -> str:
             count = result.get("socket_errors", 0)
             return f" ({count} socket errors)" if count else ""
 
         t.row('service: GET .../accessinfo -> ["Downloaded"]', service["ops_per_s"], service["p50_us"],
-              service["p99_us"], f"{ratio:.0%} of trivial{errors(service)}", ">= 70% of trivial, p99 < 10 ms",
-              met)
+              service["p99_us"], f"{ratio:.0%} of trivial{errors(service)}", ">= 70% of trivial", ratio >= 0.70)
+        t.judge('service: ["Downloaded"]', "p99 < 10 ms", service["p99_us"] < 10_000)
         t.row("trivial Starlette route, same uvicorn settings", trivial["ops_per_s"], trivial["p50_us"],
               trivial["p99_us"], f"100% of trivial{errors(trivial)}")
     else:
@@ -250,15 +263,18 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
                       fig(entry, "p99_us"), f"{ratio:.2f}x latency (p50)")
     for n in (small, large):
         entry = library[f"issue/{n}"]
-        p50_ratio, mean_ratio = issue_ratios(entry, crypto)
+        p50_ratio, mean_ratio, cpu_ratio = issue_ratios(entry, crypto)
         t.row(f"first download @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"),
-              fig(entry, "p99_us"), f"{p50_ratio:.0%} of ceiling (p50), {mean_ratio:.0%} (mean)")
+              fig(entry, "p99_us"),
+              f"{p50_ratio:.0%} of ceiling (p50), {mean_ratio:.0%} (mean), {cpu_ratio:.0%} (CPU)")
     burst = library.get(f"issue_burst/{large}/threads:8")
     if burst is not None:
         rate = fig(burst, "items_per_second")
-        ceiling_rate = 1e6 / (fig(library[f"issue/{large}"], "ceiling_update_mean_us") + crypto_mean)
+        single = library[f"issue/{large}"]
+        ceiling_rate = 1e6 / (fig(single, "ceiling_update_p50_us") + fig(crypto, "p50_us"))
         t.row(f"first downloads @ {large:,}, 8 callers at once on the 1 core", rate, fig(burst, "p50_us"),
-              fig(burst, "p99_us"), f"{rate / ceiling_rate:.0%} of ceiling (throughput)")
+              fig(burst, "p99_us"),
+              f"{rate / fig(single, 'items_per_second'):.2f}x one caller, {rate / ceiling_rate:.0%} of p50 ceiling")
     for n in (small, large):
         bytes_per = fig(library[f"issue/{n}"], "db_bytes_per_download")
         t.rows.append([f"database bytes per downloaded cluster @ {n:,}", f"{bytes_per:,.0f} B", "", "", "",

@@ -464,8 +464,8 @@ RequestState SqliteStore::request_state(const TokenHash& hash, const std::option
 }
 
 bool SqliteStore::record_download(const DownloadCommit& commit) {
-  std::unique_lock<std::timed_mutex> writer(download_writer_, std::defer_lock);
-  if (!writer.try_lock_for(busy_timeout_)) {
+  const TimedTurn::Hold writer(download_writer_, busy_timeout_);
+  if (!writer.held()) {
     throw Error::storage("the registry stayed locked past the busy timeout");
   }
   auto session = borrow();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store.hpp"
+#include "timed_turn.hpp"
 
 namespace clusteraccess {
 
@@ -61,7 +62,7 @@ class SqliteStore final : public Store {
   // process that commit downloads queue here rather than in SQLite's busy
   // handler, which sleeps 1, 2, 5, ... ms between tries (other processes are
   // still waited for by the busy handler, up to the busy timeout).
-  std::timed_mutex download_writer_;
+  TimedTurn download_writer_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Session>> idle_;
 };

@@ -147,6 +147,8 @@ inline std::optional<ProxyEndpoint> public_endpoint(const Settings& settings) {
   return ProxyEndpoint{host->second, value};
 }
 
-inline std::optional<ProxyEndpoint> public_endpoint(Store& store) { return public_endpoint(store.settings()); }
+inline std::optional<ProxyEndpoint> public_endpoint(Store& store) {
+  return public_endpoint(store.settings());
+}
 
 }  // namespace clusteraccess

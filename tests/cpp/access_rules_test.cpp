@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "clusteraccess/clusteraccess.hpp"
@@ -545,6 +546,44 @@ TEST_F(AccessRules, ErrorMessagesDoNotEchoRequestValues) {
         failure(private_id_.str(), alice_, std::string("10.0.0.1"), marker)}) {
     EXPECT_EQ(error.to_json().find(marker), std::string::npos) << error.to_json();
   }
+}
+
+// try_access_info judges by the same rules and returns what access_info throws.
+TEST_F(AccessRules, TryAccessInfoReturnsTheErrorsAccessInfoThrows) {
+  const std::string public_id = public_id_.str();
+  const std::string private_id = private_id_.str();
+  const std::vector<AccessRequest> rejected = {
+      {public_id, kNone, kNone, kNone},                        // 403 token
+      {"NOT-A-UUID", alice_, kNone, kNone},                    // 400 id
+      {ClusterId::generate().str(), alice_, kNone, kNone},     // 403 unknown
+      {public_id, bob_, kNone, kNone},                         // 403 no grant
+      {cce_id_.str(), alice_, kNone, kNone},                   // 400 category
+      {private_id, alice_, kNone, Opt("eu-de")},               // 400 vpcendpoint
+      {public_id, alice_, Opt("10.0.0.1"), kNone},             // 400 public
+  };
+  for (const AccessRequest& request : rejected) {
+    const Error thrown = error_of([&] { registry_.access_info(request); });
+    auto result = registry_.try_access_info(request);
+    ASSERT_TRUE(std::holds_alternative<Error>(result)) << request.cluster_id;
+    const Error& returned = std::get<Error>(result);
+    EXPECT_EQ(returned.http_status(), thrown.http_status()) << request.cluster_id;
+    EXPECT_EQ(returned.to_json(), thrown.to_json()) << request.cluster_id;
+  }
+  EXPECT_TRUE(registry_.downloads().empty());
+}
+
+TEST_F(AccessRules, TryAccessInfoDownloadsOnceThenAnswersDownloaded) {
+  const AccessRequest request{public_id_.str(), alice_, kNone, kNone};
+  auto first = registry_.try_access_info(request);
+  ASSERT_TRUE(std::holds_alternative<AccessInfo>(first));
+  EXPECT_TRUE(std::get<AccessInfo>(first).is_first_download());
+  EXPECT_EQ(std::get<AccessInfo>(first).documents.size(), 2u);
+
+  auto second = registry_.try_access_info(request);
+  ASSERT_TRUE(std::holds_alternative<AccessInfo>(second));
+  EXPECT_FALSE(std::get<AccessInfo>(second).is_first_download());
+  EXPECT_EQ(std::get<AccessInfo>(second).documents, std::vector<std::string>{kDownloaded});
+  EXPECT_EQ(registry_.downloads().size(), 1u);
 }
 
 }  // namespace

@@ -23,7 +23,6 @@ from starlette.applications import Starlette
 
 from clusteraccess import ClusterAccessError, InternalError
 from clusteraccess.service import (
-    AccessLog,
     auth_token,
     cluster_id_from_raw_path,
     create_app,
@@ -31,6 +30,7 @@ from clusteraccess.service import (
     query_parameters,
     request_id,
 )
+from clusteraccess.service_logging import AccessLog
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "python" / "clusteraccess" / "openapi.json").read_bytes())
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody", "components": OPENAPI["components"]}

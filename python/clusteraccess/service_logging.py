@@ -1,0 +1,149 @@
+"""Logging of the HTTP service: JSON lines on stderr, and the access log.
+
+Every line the service writes is one JSON object. The access log writes one
+line per request -- never the token, never the query string -- in batches,
+off the request's own path (see `AccessLog`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import MutableMapping
+from typing import Any, Optional, TextIO, Tuple
+
+__all__ = ["SCOPE_OUTCOME", "AccessLog", "JsonFormatter", "Scope", "log_config"]
+
+Scope = MutableMapping[str, Any]
+
+# The ASGI scope key under which the service notes a request's outcome
+# ("issued", "downloaded" or an error code) for the access log.
+SCOPE_OUTCOME = "clusteraccess.outcome"
+
+_MAX_LOGGED_PATH = 512
+_NEEDS_JSON_ESCAPE = re.compile(rb'["\\\x00-\x1f\x7f-\xff]')
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log record: ts, level, logger, message, request_id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Formats record as one line of JSON (with exc_info as "exception")."""
+        entry: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, separators=(",", ":"))
+
+
+class _DropParserWarnings(logging.Filter):
+    """uvicorn's "Invalid HTTP request received." is in the access log already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Invalid HTTP request received."
+
+
+def _timestamp(seconds: float) -> str:
+    millis = int(seconds * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+_Entry = Tuple[float, str, str, bytes, int, float, str]
+
+
+class AccessLog:
+    """One JSON line per request on stderr. Never the token, never the query.
+
+    Lines are written by hand rather than through `logging` and in batches:
+    a request only appends a tuple, and the lines are formatted and written
+    together at most `delay` seconds later (or once `batch` are pending, or
+    at `flush()`, which the app's shutdown calls). Formatting a line per
+    request, between two requests, cost as much as the rest of the service's
+    own work on the hot path; formatted in a batch it costs a fraction.
+    """
+
+    def __init__(self, stream: Optional[TextIO] = None, *, delay: float = 0.05, batch: int = 1024) -> None:
+        self._stream = stream
+        self._delay = delay
+        self._batch = batch
+        self._pending: list[_Entry] = []
+        self._second = -1
+        self._second_text = ""
+
+    def write(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+        """Logs the request described by scope that ended with status.
+
+        Called on the event loop's thread (or with no loop running, when the
+        line is written at once).
+        """
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+        outcome = scope.get(SCOPE_OUTCOME) or ("ok" if status < 400 else str(status))
+        pending = self._pending
+        pending.append(
+            (time.time(), request_id, scope.get("method", ""), raw_path, status, time.perf_counter() - started, outcome)
+        )
+        if len(pending) == 1:
+            try:
+                asyncio.get_running_loop().call_later(self._delay, self.flush)
+            except RuntimeError:
+                self.flush()
+        elif len(pending) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Writes the pending lines."""
+        pending, self._pending = self._pending, []
+        if pending:
+            stream = self._stream or sys.stderr
+            stream.write("".join([self._line(*entry) for entry in pending]))
+            stream.flush()
+
+    def _line(
+        self, now: float, request_id: str, method: str, raw_path: bytes, status: int, duration: float, outcome: str
+    ) -> str:
+        # request_id, method and outcome are ASCII tokens (our own, or checked
+        # by the HTTP parser); the path is JSON-escaped when it needs it.
+        raw_path = raw_path[:_MAX_LOGGED_PATH]
+        if _NEEDS_JSON_ESCAPE.search(raw_path):
+            path = json.dumps(raw_path.decode("latin-1"))
+        else:
+            path = f'"{raw_path.decode("ascii")}"'
+        return (
+            f'{{"ts":"{self._timestamp(now)}","level":"info","logger":"clusteraccess.access",'
+            f'"request_id":"{request_id}","method":"{method}","path":{path},'
+            f'"status":{status},"duration_ms":{duration * 1000:.3f},"outcome":"{outcome}"}}\n'
+        )
+
+    def _timestamp(self, now: float) -> str:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int(now * 1000) % 1000:03d}Z"
+
+
+def log_config() -> dict[str, Any]:
+    """logging.config.dictConfig for the service: JSON lines on stderr."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"parser": {"()": _DropParserWarnings}},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False, "filters": ["parser"]},
+            "uvicorn.error": {"level": "INFO", "filters": ["parser"]},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "clusteraccess": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+    }
