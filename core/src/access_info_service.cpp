@@ -108,7 +108,6 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   const Settings settings = store_.settings();  // one read for all of them
   auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
   if (!proxy) throw Error::certificates("the public proxy endpoint is not configured");
-  const auto image = settings.find(setting_key::kAgentImage);
 
   const std::int64_t issued_at = unix_now(options_);
   const AgentCredential credential =
@@ -116,9 +115,7 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   fault::reached(fault::Point::kAfterKeyGeneration);
   std::vector<std::string> documents = render_manifest(ManifestInput{
       admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
-      credential.private_key_pem, *proxy,
-      image != settings.end() ? image->second : std::string(kDefaultAgentImage),
-      admitted.private_access});
+      credential.private_key_pem, *proxy, agent_image(settings), admitted.private_access});
 
   DownloadCommit commit{admitted.cluster_id,
                         admitted.principal,

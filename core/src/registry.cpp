@@ -100,7 +100,7 @@ void Registry::set_agent_image(std::string_view image) {
 }
 
 std::string Registry::agent_image() const {
-  return impl_->store->setting(setting_key::kAgentImage).value_or(kDefaultAgentImage);
+  return clusteraccess::agent_image(impl_->store->settings());
 }
 
 std::string Registry::ca_certificate_pem() const { return impl_->authority.certificate_pem(); }

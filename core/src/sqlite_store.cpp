@@ -113,7 +113,6 @@ struct SqliteStore::Session {
   sqlite::Statement find_cluster_access;
   sqlite::Statement find_request_state;
   sqlite::Statement find_region;
-  sqlite::Statement find_setting;
   sqlite::Statement all_settings;
   sqlite::Statement mark_downloaded;
   sqlite::Statement insert_download;
@@ -139,7 +138,6 @@ struct SqliteStore::Session {
                            "FROM tokens AS t LEFT JOIN clusters AS c ON c.id = ?2 "
                            "WHERE t.hash = ?1"),
         find_region(db, "SELECT name, proxy_host, proxy_port FROM regions WHERE name = ?1"),
-        find_setting(db, "SELECT value FROM settings WHERE key = ?1"),
         all_settings(db, "SELECT key, value FROM settings"),
         // The conditions re-check, under the write lock, what the rules
         // checked before the key was made: a racing caller, a revoked grant
@@ -253,14 +251,6 @@ CaMaterial SqliteStore::certificate_authority(const std::function<CaMaterial()>&
   insert.run();
   transaction.commit();
   return material;
-}
-
-std::optional<std::string> SqliteStore::setting(std::string_view key) {
-  auto session = borrow();
-  sqlite::StatementScope select(session->find_setting);
-  select->bind(1, key);
-  if (!select->step()) return std::nullopt;
-  return select->column_text(0);
 }
 
 Settings SqliteStore::settings() {

@@ -27,7 +27,6 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   CaMaterial certificate_authority(const std::function<CaMaterial()>& create) override;
-  std::optional<std::string> setting(std::string_view key) override;
   Settings settings() override;
   void set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) override;
   void put_region(const Region& region) override;

@@ -74,6 +74,8 @@ class Store;
 /// The proxy server for public-network agents, as kept in the settings.
 std::optional<ProxyEndpoint> public_endpoint(const Settings& settings);
 std::optional<ProxyEndpoint> public_endpoint(Store& store);
+/// The proxy agent image kept in the settings, or the default one.
+std::string agent_image(const Settings& settings);
 
 class Store {
  public:
@@ -83,7 +85,6 @@ class Store {
   /// (exactly one CA wins when several processes open a new registry).
   virtual CaMaterial certificate_authority(const std::function<CaMaterial()>& create) = 0;
 
-  virtual std::optional<std::string> setting(std::string_view key) = 0;
   /// Every setting (a handful), in one read.
   virtual Settings settings() = 0;
   /// Sets all `values` (key, value) in one transaction.
@@ -149,6 +150,11 @@ inline std::optional<ProxyEndpoint> public_endpoint(const Settings& settings) {
 
 inline std::optional<ProxyEndpoint> public_endpoint(Store& store) {
   return public_endpoint(store.settings());
+}
+
+inline std::string agent_image(const Settings& settings) {
+  const auto image = settings.find(setting_key::kAgentImage);
+  return image != settings.end() ? image->second : std::string(kDefaultAgentImage);
 }
 
 }  // namespace clusteraccess
