@@ -107,7 +107,8 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted) const {
   const Settings settings = store_.settings();  // one read for all of them
   auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
-  if (!proxy) throw Error::certificates("the public proxy endpoint is not configured");
+  if (!proxy) throw Error::not_configured(
+        "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
 
   const std::int64_t issued_at = unix_now(options_);
   const AgentCredential credential =

@@ -99,4 +99,32 @@ Error Error::certificates(std::string_view detail) {
                concat("Failed to get certs: ", detail));
 }
 
+Error Error::not_configured(std::string_view what) {
+  return Error(Status::kInternal, error_code::kNotConfigured,
+               concat("Installation not configured: ", what));
+}
+
+Error Error::internal() {
+  return Error(Status::kInternal, error_code::kStorageFailure, "Internal error");
+}
+
+Error Error::route_not_found() {
+  return Error(Status::kNotFound, error_code::kNotFound, "Not found: no such API; see /openapi.json");
+}
+
+Error Error::method_not_allowed(std::string_view method) {
+  return Error(Status::kMethodNotAllowed, error_code::kMethodNotAllowed,
+               concat("Method not allowed: ", method));
+}
+
+Error Error::malformed_request() {
+  return Error(Status::kBadRequest, error_code::kBadParameter,
+               "Bad request: the request is not valid HTTP");
+}
+
+Error Error::request_head_too_large(std::string_view what) {
+  return Error(Status::kRequestHeaderFieldsTooLarge, error_code::kHeaderTooLarge,
+               concat("Request header fields too large: ", what));
+}
+
 }  // namespace clusteraccess

@@ -18,7 +18,9 @@ enum class Status : int {
   kForbidden = 403,   ///< authentication or authorisation failed
   kNotFound = 404,    ///< an administrative lookup named something unknown
   kConflict = 409,    ///< an administrative insert collided with existing state
-  kInternal = 500,    ///< storage or crypto failure; nothing was recorded
+  kMethodNotAllowed = 405,  ///< the HTTP method is not one the route serves
+  kRequestHeaderFieldsTooLarge = 431,  ///< the HTTP request head is over its bounds
+  kInternal = 500,    ///< storage, crypto or configuration failure; nothing was recorded
 };
 
 /// The error codes used in `Error::code()`.
@@ -27,6 +29,9 @@ inline constexpr std::string_view kForbidden = "UCS.01000004";               ///
 inline constexpr std::string_view kNotFound = "UCS.01000005";                ///< 404
 inline constexpr std::string_view kAlreadyExists = "UCS.01000006";           ///< 409
 inline constexpr std::string_view kStorageFailure = "UCS.01000007";          ///< 500
+inline constexpr std::string_view kMethodNotAllowed = "UCS.01000008";        ///< 405
+inline constexpr std::string_view kNotConfigured = "UCS.01000009";           ///< 500
+inline constexpr std::string_view kHeaderTooLarge = "UCS.01000010";          ///< 431
 inline constexpr std::string_view kBadParameter = "UCS.01000011";            ///< 400
 inline constexpr std::string_view kCertificateFailure = "UCS.01020002";      ///< 500
 inline constexpr std::string_view kCategoryNotSupported = "UCS.01030011";    ///< 400
@@ -65,6 +70,24 @@ class Error : public std::runtime_error {
   static Error storage(std::string_view detail);
   /// 500: a key or certificate could not be made or loaded.
   static Error certificates(std::string_view detail);
+  /// 500: the installation lacks a setting the request needs; `what` names it
+  /// and how to set it. Not a certificate failure: an operator must act.
+  static Error not_configured(std::string_view what);
+  /// 500: something failed that has no better name; the body says nothing more.
+  static Error internal();
+
+  // Errors of an HTTP front end, so that it answers with this vocabulary and
+  // this body rather than its own.
+
+  /// 404: no route of the API has this path.
+  static Error route_not_found();
+  /// 405: the route exists but does not serve `method`.
+  static Error method_not_allowed(std::string_view method);
+  /// 400: the bytes received are not a valid HTTP request.
+  static Error malformed_request();
+  /// 431: the request head is over its bounds; `what` says which
+  /// (e.g. "over 16384 bytes").
+  static Error request_head_too_large(std::string_view what);
 
  private:
   Status status_;
