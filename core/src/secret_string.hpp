@@ -20,6 +20,8 @@ class SecretString {
   SecretString& operator=(const SecretString&) = delete;
 
   std::string_view view() const noexcept { return value_; }
+  /// The bytes, writable in place (to fill a buffer made of the right size).
+  char* data() noexcept { return value_.data(); }
   bool empty() const noexcept { return value_.empty(); }
 
  private:
