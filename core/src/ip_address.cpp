@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -58,6 +59,10 @@ bool is_unicast_v6(const std::array<unsigned char, 16>& b) noexcept {
   };
   if (zero_through(12)) return false;  // ::/96: ::, ::1, IPv4-compatible
   if (zero_through(10) && b[10] == 0xff && b[11] == 0xff) return is_unicast_v4(&b[12]);
+  // The NAT64 well-known prefix 64:ff9b::/96 (RFC 6052) reaches the IPv4
+  // address it carries, so "64:ff9b::7f00:1" is 127.0.0.1 in disguise.
+  static constexpr std::array<unsigned char, 12> kNat64Prefix{0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (std::equal(kNat64Prefix.begin(), kNat64Prefix.end(), b.begin())) return is_unicast_v4(&b[12]);
   if (b[0] == 0xff) return false;                          // multicast
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // link-local
   return true;

@@ -17,7 +17,9 @@ namespace clusteraccess {
 /// 224.0.0.0/4 and 240.0.0.0/4 (which holds 255.255.255.255); IPv6 ::/96
 /// (the unspecified and loopback addresses and the deprecated IPv4-compatible
 /// form), fe80::/10 and ff00::/8. An IPv4-mapped address (::ffff:a.b.c.d) is
-/// judged by the IPv4 rules and keeps its mapped text ("::ffff:10.0.0.1").
+/// judged by the IPv4 rules and keeps its mapped text ("::ffff:10.0.0.1");
+/// so is an address of the NAT64 well-known prefix 64:ff9b::/96 (RFC 6052),
+/// which reaches the IPv4 address in its last 32 bits.
 std::optional<std::string> canonical_unicast_ip(std::string_view text);
 
 /// True when `text` is any literal IPv4 or IPv6 address under the same

@@ -127,6 +127,19 @@ TEST(IpAddress, JudgesIpv4MappedByIpv4Rules) {
   EXPECT_FALSE(canonical_unicast_ip("::ffff:010.0.0.1"));
 }
 
+TEST(IpAddress, Nat64AddressesAreJudgedByTheIpv4AddressTheyCarry) {
+  EXPECT_FALSE(canonical_unicast_ip("64:ff9b::7f00:1"));        // 127.0.0.1
+  EXPECT_FALSE(canonical_unicast_ip("64:ff9b::127.0.0.1"));
+  EXPECT_FALSE(canonical_unicast_ip("64:ff9b::a9fe:101"));      // 169.254.1.1
+  EXPECT_FALSE(canonical_unicast_ip("64:ff9b::e000:1"));        // 224.0.0.1
+  EXPECT_FALSE(canonical_unicast_ip("64:ff9b::ffff:ffff"));     // 255.255.255.255
+  EXPECT_FALSE(canonical_unicast_ip("64:ff9b::"));              // 0.0.0.0
+  EXPECT_EQ(canonical("64:ff9b::a00:1"), "64:ff9b::a00:1");    // 10.0.0.1
+  EXPECT_EQ(canonical("64:FF9B::10.0.0.1"), "64:ff9b::a00:1");
+  // Only the well-known /96 carries an IPv4 address; its neighbours are plain IPv6.
+  EXPECT_EQ(canonical("64:ff9b:1::7f00:1"), "64:ff9b:1::7f00:1");
+}
+
 TEST(IpLiteral, AcceptsAnyRangeButSameSyntax) {
   EXPECT_TRUE(is_ip_literal("127.0.0.1"));
   EXPECT_TRUE(is_ip_literal("0.0.0.0"));
