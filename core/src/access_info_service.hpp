@@ -9,13 +9,16 @@
 
 #include "certificate_authority.hpp"
 #include "clusteraccess/access_info.hpp"
-#include "clusteraccess/registry.hpp"
+#include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/error.hpp"
+#include "clusteraccess/installation.hpp"
+#include "clusteraccess/registry_options.hpp"
 #include "manifest.hpp"
 #include "store.hpp"
 
 namespace clusteraccess {
 
-/// Judges requests by the rules of DESIGN.md, in order, and issues the
+/// Judges requests by the rules of docs/contract.md, in order, and issues the
 /// access information on the first download.
 ///
 /// The key is made with no lock held; only the final conditional update takes
