@@ -32,7 +32,7 @@ class AccessInfoService {
 
   /// Answers `request`: the access information, or the Error that rejects
   /// it (400/403) or stopped it (500). A rejection is returned, not thrown:
-  /// an exception costs as much as the rest of a rejected request.
+  /// an exception is a large part of the cost of a rejected request.
   std::variant<AccessInfo, Error> answer(const AccessRequest& request) const;
   /// `answer`, with the Error thrown.
   AccessInfo handle(const AccessRequest& request) const;
