@@ -3,6 +3,7 @@
 #include "clock.hpp"
 #include "clusteraccess/error.hpp"
 #include "fault_injection.hpp"
+#include "installation_settings.hpp"
 #include "ip_address.hpp"
 #include "names.hpp"
 

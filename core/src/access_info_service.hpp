@@ -9,13 +9,16 @@
 
 #include "certificate_authority.hpp"
 #include "clusteraccess/access_info.hpp"
-#include "clusteraccess/registry.hpp"
+#include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/error.hpp"
+#include "clusteraccess/installation.hpp"
+#include "clusteraccess/registry_options.hpp"
 #include "manifest.hpp"
 #include "store.hpp"
 
 namespace clusteraccess {
 
-/// Judges requests by the rules of DESIGN.md, in order, and issues the
+/// Judges requests by the rules of docs/contract.md, in order, and issues the
 /// access information on the first download.
 ///
 /// The key is made with no lock held; only the final conditional update takes
@@ -29,7 +32,7 @@ class AccessInfoService {
 
   /// Answers `request`: the access information, or the Error that rejects
   /// it (400/403) or stopped it (500). A rejection is returned, not thrown:
-  /// an exception costs as much as the rest of a rejected request.
+  /// an exception is a large part of the cost of a rejected request.
   std::variant<AccessInfo, Error> answer(const AccessRequest& request) const;
   /// `answer`, with the Error thrown.
   AccessInfo handle(const AccessRequest& request) const;

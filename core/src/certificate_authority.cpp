@@ -47,7 +47,7 @@ void check(bool ok, std::string_view detail) {
 
 // A P-256 key-generation context, made once per thread (a context must not be
 // shared between threads) and reused: a new context builds the curve's group
-// for its first key, which costs half as much again as the key itself.
+// again for its first key, work that a kept context does once.
 EVP_PKEY_CTX* p256_keygen_context() {
   thread_local openssl::PkeyContext context;
   if (context == nullptr) {
@@ -141,8 +141,8 @@ std::pair<std::int64_t, std::int64_t> validity_period(std::int64_t now, std::chr
 
 // The SubjectPublicKeyInfo of a P-256 key, set from its point. X509_set_pubkey
 // gives the same bytes, but OpenSSL 3.0 gets them by running the key through
-// an OSSL_ENCODER and back through an OSSL_DECODER, which costs several times
-// the key generation itself.
+// an OSSL_ENCODER and back through an OSSL_DECODER, which costs more than the
+// key generation itself.
 bool set_p256_public_key(X509* cert, const P256Point& point) {
   auto* encoded = static_cast<unsigned char*>(OPENSSL_memdup(point.data(), point.size()));
   if (encoded == nullptr) return false;

@@ -6,16 +6,11 @@
 #include <memory>
 #include <string>
 
+#include "ca_material.hpp"
 #include "clusteraccess/cluster_id.hpp"
 #include "secret_string.hpp"
 
 namespace clusteraccess {
-
-/// A CA certificate and its private key, both PEM, as the registry stores them.
-struct CaMaterial {
-  std::string certificate_pem;
-  SecretString private_key_pem;  ///< PKCS#8 PEM, unencrypted
-};
 
 /// A freshly issued agent credential. The key exists only in memory.
 struct AgentCredential {

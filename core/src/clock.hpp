@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "clusteraccess/registry.hpp"
+#include "clusteraccess/registry_options.hpp"
 
 namespace clusteraccess {
 

@@ -30,15 +30,27 @@ std::string_view to_string(AccessNetwork network) noexcept {
   return network == AccessNetwork::kPublic ? "public" : "private";
 }
 
+std::optional<ClusterCategory> try_parse_cluster_category(std::string_view text) noexcept {
+  for (const auto category : {ClusterCategory::kAttached, ClusterCategory::kCce}) {
+    if (text == to_string(category)) return category;
+  }
+  return std::nullopt;
+}
+
+std::optional<AccessNetwork> try_parse_access_network(std::string_view text) noexcept {
+  for (const auto network : {AccessNetwork::kPublic, AccessNetwork::kPrivate}) {
+    if (text == to_string(network)) return network;
+  }
+  return std::nullopt;
+}
+
 ClusterCategory parse_cluster_category(std::string_view text) {
-  if (text == "attachedcluster") return ClusterCategory::kAttached;
-  if (text == "self") return ClusterCategory::kCce;
+  if (const auto category = try_parse_cluster_category(text)) return *category;
   throw Error::bad_parameter("category", "must be \"attachedcluster\" or \"self\"");
 }
 
 AccessNetwork parse_access_network(std::string_view text) {
-  if (text == "public") return AccessNetwork::kPublic;
-  if (text == "private") return AccessNetwork::kPrivate;
+  if (const auto network = try_parse_access_network(text)) return *network;
   throw Error::bad_parameter("network", "must be \"public\" or \"private\"");
 }
 

@@ -108,6 +108,10 @@ Error Error::internal() {
   return Error(Status::kInternal, error_code::kStorageFailure, "Internal error");
 }
 
+Error Error::internal(std::string_view detail) {
+  return Error(Status::kInternal, error_code::kStorageFailure, concat("Internal error: ", detail));
+}
+
 Error Error::route_not_found() {
   return Error(Status::kNotFound, error_code::kNotFound, "Not found: no such API; see /openapi.json");
 }

@@ -19,7 +19,10 @@ constexpr std::string_view kSecretName = "proxy-agent-cert";
 constexpr std::string_view kNamespace = "kube-system";
 constexpr std::string_view kCertDirectory = "/etc/proxy-agent/certs";
 
-[[noreturn]] void reject() { throw Error::certificates("manifest value failed validation"); }
+// A value that passed its checker failed the second check: stored data was
+// changed behind the library's back, or a bug let it through. Either way no
+// manifest is made, and it is no certificate failure.
+[[noreturn]] void reject() { throw Error::internal("a manifest value failed its second check"); }
 
 // Every value has passed its checker before it gets here; this is the last
 // line of defence: anything that would need escaping inside a YAML
@@ -94,6 +97,19 @@ std::string labels(const Values& values, std::string_view indent) {
   return out;
 }
 
+// The lines every object starts with: its type, and its name, namespace and
+// labels.
+void append_head(std::string& doc, std::string_view api_version, std::string_view kind,
+                 std::string_view name, const Values& values) {
+  doc.append("apiVersion: ").append(api_version).append("\n"
+             "kind: ").append(kind).append("\n"
+             "metadata:\n"
+             "  name: ").append(name).append("\n"
+             "  namespace: ").append(kNamespace).append("\n"
+             "  labels:\n");
+  doc.append(labels(values, "    "));
+}
+
 std::string render_secret(const ManifestInput& input, const Values& values) {
   for (const std::string_view pem : {std::string_view(input.ca_certificate_pem),
                                      std::string_view(input.agent_certificate_pem),
@@ -107,13 +123,7 @@ std::string render_secret(const ManifestInput& input, const Values& values) {
   std::string doc;
   // Reserved up front, so that growing never leaves a copy of the key behind.
   doc.reserve(1024 + ca.size() + certificate.size() + key.view().size());
-  doc.append("apiVersion: v1\n"
-             "kind: Secret\n"
-             "metadata:\n"
-             "  name: ").append(kSecretName).append("\n"
-             "  namespace: ").append(kNamespace).append("\n"
-             "  labels:\n");
-  doc.append(labels(values, "    "));
+  append_head(doc, "v1", "Secret", kSecretName, values);
   doc.append("type: Opaque\n"
              "data:\n"
              "  ca.crt: \"").append(ca).append("\"\n"
@@ -124,13 +134,7 @@ std::string render_secret(const ManifestInput& input, const Values& values) {
 
 std::string render_deployment(const Values& values) {
   std::string doc;
-  doc.append("apiVersion: apps/v1\n"
-             "kind: Deployment\n"
-             "metadata:\n"
-             "  name: ").append(kName).append("\n"
-             "  namespace: ").append(kNamespace).append("\n"
-             "  labels:\n");
-  doc.append(labels(values, "    "));
+  append_head(doc, "apps/v1", "Deployment", kName, values);
   doc.append("spec:\n"
              "  replicas: 1\n"
              "  selector:\n"

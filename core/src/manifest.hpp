@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "clusteraccess/cluster_id.hpp"
-#include "clusteraccess/registry.hpp"
+#include "clusteraccess/installation.hpp"
 #include "secret_string.hpp"
 
 namespace clusteraccess {
@@ -48,7 +48,7 @@ struct ManifestInput {
 /// lowercase (Kubernetes accepts no other in hostAliases). Each string ends
 /// with a newline and holds no `---` line, so `"---\n"`-joined they form one
 /// multi-document file.
-/// Throws `Error::certificates` (500) if a value fails its check (the VPC
+/// Throws `Error::internal` (500) if a value fails its check (the VPC
 /// endpoint must be exactly the canonical text `canonical_unicast_ip` gives).
 std::vector<std::string> render_manifest(const ManifestInput& input);
 

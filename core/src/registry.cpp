@@ -6,6 +6,7 @@
 #include "certificate_authority.hpp"
 #include "clock.hpp"
 #include "clusteraccess/error.hpp"
+#include "installation_settings.hpp"
 #include "names.hpp"
 #include "sqlite_store.hpp"
 #include "token.hpp"
@@ -71,12 +72,12 @@ const std::string& Registry::path() const noexcept { return impl_->path; }
 
 void Registry::set_public_endpoint(std::string_view host, int port) {
   require_proxy(host, port);
-  impl_->store->set_settings({{setting_key::kPublicProxyHost, std::string(host)},
-                              {setting_key::kPublicProxyPort, std::to_string(port)}});
+  impl_->store->set_settings(
+      public_endpoint_settings(ProxyEndpoint{std::string(host), static_cast<std::uint16_t>(port)}));
 }
 
 std::optional<ProxyEndpoint> Registry::public_endpoint() const {
-  return clusteraccess::public_endpoint(*impl_->store);
+  return clusteraccess::public_endpoint(impl_->store->settings());
 }
 
 void Registry::add_region(std::string_view name, std::string_view proxy_host, int proxy_port) {
@@ -96,7 +97,7 @@ void Registry::set_agent_image(std::string_view image) {
   if (!is_valid_image_reference(image)) {
     throw Error::bad_parameter("image", "must be a container image reference");
   }
-  impl_->store->set_settings({{setting_key::kAgentImage, std::string(image)}});
+  impl_->store->set_settings(agent_image_settings(image));
 }
 
 std::string Registry::agent_image() const {

@@ -1,6 +1,5 @@
 #include "schema.hpp"
 
-#include <array>
 #include <string>
 
 #include "clusteraccess/error.hpp"
@@ -9,11 +8,10 @@ namespace clusteraccess {
 
 namespace {
 
-// migrations[n] takes a database from version n to n + 1. Never edit a
-// released entry: append a new one and bump kSchemaVersion.
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {
-    // 0 -> 1: the first schema.
-    R"sql(
+// The schema of version kSchemaVersion. Files of this version exist: a
+// change to it is a new version, with kSchemaVersion bumped and an upgrade
+// step from this one in create_or_check_schema.
+constexpr const char* kSchema = R"sql(
 CREATE TABLE settings (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -77,8 +75,7 @@ CREATE TABLE downloads (
   region             TEXT,
   vpcendpoint        TEXT
 );
-)sql",
-};
+)sql";
 
 int user_version(sqlite::Connection& connection) {
   return static_cast<int>(connection.query_int("PRAGMA user_version"));
@@ -104,15 +101,16 @@ void check_schema_compatible(sqlite::Connection& connection) {
   }
 }
 
-void migrate(sqlite::Connection& connection) {
-  // Fast path without the write lock: an up-to-date database.
+void create_or_check_schema(sqlite::Connection& connection) {
+  // Fast path without the write lock: a registry of this version.
   if (user_version(connection) == kSchemaVersion) return;
 
   sqlite::Transaction transaction(connection);
   check_schema_compatible(connection);  // again, under the lock
-  for (int v = user_version(connection); v < kSchemaVersion; ++v) {
-    connection.exec(kMigrations[static_cast<std::size_t>(v)]);
-  }
+  // Another connection may have created the schema while this one waited
+  // for the lock; then there is nothing left to do.
+  if (user_version(connection) == kSchemaVersion) return;
+  connection.exec(kSchema);
   connection.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   transaction.commit();
 }

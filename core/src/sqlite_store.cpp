@@ -46,9 +46,9 @@ void make_private(const std::string& path) {
 }
 
 // A damaged file (truncated, partly overwritten) is refused when it is opened,
-// rather than served until a request happens to touch a damaged page: a
-// structural check of every page, O(size of the file): about 2 ms per MB,
-// 80 ms for a 40 MB registry of 100,000 clusters and downloads.
+// rather than served until a request happens to touch a damaged page. The
+// check reads every page, so its cost grows with the file; it is paid once
+// per open, not per request.
 void verify_integrity(sqlite::Connection& connection) {
   sqlite::Statement check(connection, "PRAGMA quick_check(1)");
   if (!check.step() || check.column_text(0) != "ok") {
@@ -57,14 +57,12 @@ void verify_integrity(sqlite::Connection& connection) {
 }
 
 ClusterCategory stored_category(const std::string& text) {
-  if (text == "attachedcluster") return ClusterCategory::kAttached;
-  if (text == "self") return ClusterCategory::kCce;
+  if (const auto category = try_parse_cluster_category(text)) return *category;
   throw Error::storage("stored cluster category is invalid");
 }
 
 AccessNetwork stored_network(const std::string& text) {
-  if (text == "public") return AccessNetwork::kPublic;
-  if (text == "private") return AccessNetwork::kPrivate;
+  if (const auto network = try_parse_access_network(text)) return *network;
   throw Error::storage("stored access network is invalid");
 }
 
@@ -106,11 +104,10 @@ Cluster read_cluster(const sqlite::Statement& statement) {
 
 }  // namespace
 
-// One connection and the statements of the hot paths, prepared once.
+// One connection and the statements of the hot paths (a request, a
+// download), prepared once per connection.
 struct SqliteStore::Session {
   sqlite::Connection db;
-  sqlite::Statement find_token;
-  sqlite::Statement find_cluster_access;
   sqlite::Statement find_request_state;
   sqlite::Statement find_region;
   sqlite::Statement all_settings;
@@ -119,15 +116,7 @@ struct SqliteStore::Session {
 
   explicit Session(sqlite::Connection connection)
       : db(std::move(connection)),
-        find_token(db,
-                   "SELECT hash, principal, expires_at, revoked_at IS NOT NULL "
-                   "FROM tokens WHERE hash = ?1"),
-        find_cluster_access(db,
-                            "SELECT category, network, "
-                            "EXISTS (SELECT 1 FROM grants WHERE principal = ?2 AND cluster_id = ?1), "
-                            "downloaded_at IS NOT NULL "
-                            "FROM clusters WHERE id = ?1"),
-        // find_token and find_cluster_access in one statement, so that a
+        // The token and the cluster access in one statement, so that a
         // request costs one read transaction (each one takes and releases a
         // WAL read lock: two fcntl calls).
         find_request_state(db,
@@ -192,18 +181,19 @@ std::unique_ptr<SqliteStore::Session> SqliteStore::open_session() {
   }
   // mmap_size: the database file is read through a memory map (its first
   // GiB), so a page that is not in SQLite's own small cache costs a memory
-  // access, not a pread call: with a million clusters a repeat request is 1.5x
-  // faster (bench/, "scale"). Writes still go through the WAL. (Reads through
-  // a map turn an I/O error, or a truncation of the file behind SQLite's back,
-  // into SIGBUS; the registry file is the library's alone.)
+  // access, not a pread call, which matters once the registry outgrows that
+  // cache (bench/library_bench.cpp --scales measures it). Writes still go
+  // through the WAL. (Reads through a map turn an I/O error, or a truncation
+  // of the file behind SQLite's back, into SIGBUS; the registry file is the
+  // library's alone.)
   connection.exec(
       "PRAGMA synchronous = FULL;"
       "PRAGMA foreign_keys = ON;"
       "PRAGMA trusted_schema = OFF;"
       "PRAGMA mmap_size = 1073741824;");
-  // Statements are prepared against the schema, so migrate first (a single
-  // PRAGMA read when the schema is current).
-  migrate(connection);
+  // Statements are prepared against the schema, so it must exist first (a
+  // single PRAGMA read when it does).
+  create_or_check_schema(connection);
   return std::make_unique<Session>(std::move(connection));
 }
 
@@ -261,7 +251,7 @@ Settings SqliteStore::settings() {
   return out;
 }
 
-void SqliteStore::set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) {
+void SqliteStore::set_settings(const SettingValues& values) {
   auto session = borrow();
   sqlite::Transaction transaction(session->db);
   sqlite::Statement upsert(session->db,
@@ -368,19 +358,6 @@ void SqliteStore::insert_token(std::string_view principal, const TokenHash& hash
   transaction.commit();
 }
 
-std::optional<TokenRecord> SqliteStore::token(const TokenHash& hash) {
-  auto session = borrow();
-  sqlite::StatementScope select(session->find_token);
-  bind_hash(*select, 1, hash);
-  if (!select->step()) return std::nullopt;
-  TokenRecord record{};
-  select->column_blob(0, record.hash.data(), record.hash.size());
-  record.principal = select->column_text(1);
-  record.expires_at = select->column_int(2);
-  record.revoked = select->column_int(3) != 0;
-  return record;
-}
-
 bool SqliteStore::revoke_token(const TokenHash& hash, std::int64_t now) {
   auto session = borrow();
   sqlite::Statement update(session->db,
@@ -419,17 +396,6 @@ bool SqliteStore::revoke_grant(std::string_view principal, const ClusterId& id) 
   bind_id(remove, 2, id);
   remove.run();
   return session->db.changes() == 1;
-}
-
-std::optional<ClusterAccess> SqliteStore::cluster_access(const ClusterId& id,
-                                                         std::string_view principal) {
-  auto session = borrow();
-  sqlite::StatementScope select(session->find_cluster_access);
-  bind_id(*select, 1, id);
-  select->bind(2, principal);
-  if (!select->step()) return std::nullopt;
-  return ClusterAccess{stored_category(select->column_text(0)), stored_network(select->column_text(1)),
-                       select->column_int(2) != 0, select->column_int(3) != 0};
 }
 
 RequestState SqliteStore::request_state(const TokenHash& hash, const std::optional<ClusterId>& id) {

@@ -14,21 +14,24 @@
 namespace clusteraccess {
 
 /// The embedded backend. `path` ":memory:" gives a private in-memory
-/// database (for tests), served to one caller at a time. Each calling thread borrows a connection, with its
-/// prepared statements, from a pool, so readers run in parallel (WAL) and
-/// statements are prepared once per connection, not per call.
+/// database (for tests), served to one caller at a time. Each calling thread
+/// borrows a connection, with the prepared statements of the hot paths, from
+/// a pool, so readers run in parallel (WAL) and those statements are
+/// prepared once per connection, not per call.
 ///
 /// Connections use WAL, synchronous=FULL (a committed download survives power
 /// loss) and foreign keys. The file is created with mode 0600.
 class SqliteStore final : public Store {
  public:
-  /// Opens or creates the registry at `path` and migrates its schema.
+  /// Opens the registry at `path`, or creates it with its schema; refuses a
+  /// damaged file, another program's database and a newer schema version
+  /// (`Error::storage`).
   SqliteStore(std::string path, std::chrono::milliseconds busy_timeout);
   ~SqliteStore() override;
 
   CaMaterial certificate_authority(const std::function<CaMaterial()>& create) override;
   Settings settings() override;
-  void set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) override;
+  void set_settings(const SettingValues& values) override;
   void put_region(const Region& region) override;
   std::optional<Region> region(std::string_view name) override;
   std::vector<Region> regions() override;
@@ -37,11 +40,9 @@ class SqliteStore final : public Store {
   std::vector<Cluster> clusters() override;
   void insert_token(std::string_view principal, const TokenHash& hash, std::int64_t now,
                     std::int64_t expires_at) override;
-  std::optional<TokenRecord> token(const TokenHash& hash) override;
   bool revoke_token(const TokenHash& hash, std::int64_t now) override;
   bool grant(std::string_view principal, const ClusterId& id, std::int64_t now) override;
   bool revoke_grant(std::string_view principal, const ClusterId& id) override;
-  std::optional<ClusterAccess> cluster_access(const ClusterId& id, std::string_view principal) override;
   RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) override;
   bool record_download(const DownloadCommit& commit) override;
   std::vector<DownloadRecord> downloads() override;
@@ -58,9 +59,10 @@ class SqliteStore final : public Store {
   std::chrono::milliseconds busy_timeout_;
   std::mutex mutex_;
   // Held by record_download around its write transaction: threads of this
-  // process that commit downloads queue here rather than in SQLite's busy
-  // handler, which sleeps 1, 2, 5, ... ms between tries (other processes are
-  // still waited for by the busy handler, up to the busy timeout).
+  // process that commit downloads queue here, and are woken as soon as the
+  // writer before them is done, rather than in SQLite's busy handler, which
+  // sleeps in growing steps between tries (other processes are still waited
+  // for by the busy handler, up to the busy timeout).
   TimedTurn download_writer_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Session>> idle_;

@@ -1,23 +1,33 @@
-// Store: the narrow storage interface the rules are written against.
+// Store: the storage interface the registry and its rules are written against.
 //
-// Everything the registry keeps goes through these methods, so a second
-// backend (a shared server database) only has to implement this class. Each
-// method is atomic on its own and safe to call from several threads.
+// Everything the registry keeps goes through these methods, and they are all
+// it needs: a second backend (a shared server database) implements exactly
+// this class. The types crossing it are plain values; no notion of SQL, of
+// a connection or of keys and certificates leaks through.
+//
+// Common to every method:
+//  - It may be called from several threads at once, and several stores (in
+//    several processes) may share one backing database.
+//  - It is atomic on its own: other callers see all of its writes or none.
+//  - It throws `Error` (500, `Error::storage`) when the backend fails, and
+//    then has written nothing. "Nothing found" is never an exception: it is
+//    an empty optional, false or an empty list, as each method says.
 #pragma once
 
-#include <charconv>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "certificate_authority.hpp"
+#include "ca_material.hpp"
 #include "clusteraccess/cluster.hpp"
-#include "clusteraccess/error.hpp"
-#include "clusteraccess/registry.hpp"
+#include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/download_record.hpp"
+#include "clusteraccess/installation.hpp"
 #include "token.hpp"
 
 namespace clusteraccess {
@@ -26,7 +36,7 @@ namespace clusteraccess {
 struct TokenRecord {
   TokenHash hash;
   std::string principal;
-  std::int64_t expires_at;
+  std::int64_t expires_at;  ///< Unix seconds; dead from this second on
   bool revoked;
 };
 
@@ -34,127 +44,124 @@ struct TokenRecord {
 struct ClusterAccess {
   ClusterCategory category;
   AccessNetwork network;
-  bool granted;
-  bool downloaded;
+  bool granted;     ///< the principal holds a grant on the cluster
+  bool downloaded;  ///< the access information has been handed out
 };
 
 /// What every request needs from storage: its token and, for the token's
 /// principal, the cluster it names.
 struct RequestState {
+  /// Nothing when no token has this hash.
   std::optional<TokenRecord> token;
   /// Nothing when no cluster id was given, the token is unknown or the
   /// cluster does not exist.
   std::optional<ClusterAccess> access;
 };
 
-/// The record of a first download, written atomically by `record_download`.
+/// The record of a first download, written by `record_download`.
 struct DownloadCommit {
   ClusterId cluster_id;
   std::string principal;
   TokenHash token_hash;
-  std::int64_t now;
+  std::int64_t now;  ///< Unix seconds: the download time, and when the token must still be live
   std::string certificate_serial;
   AccessNetwork network;
   std::optional<std::string> region;
   std::optional<std::string> vpcendpoint;
 };
 
-/// Names of the settings kept by `setting` / `set_setting`.
-namespace setting_key {
-inline constexpr std::string_view kPublicProxyHost = "public_proxy_host";
-inline constexpr std::string_view kPublicProxyPort = "public_proxy_port";
-inline constexpr std::string_view kAgentImage = "agent_image";
-}  // namespace setting_key
-
-/// Every setting, by key.
+/// Every installation setting, by key, as text. Their meaning and encoding
+/// belong to installation_settings.hpp, not to the store.
 using Settings = std::map<std::string, std::string, std::less<>>;
-
-class Store;
-
-/// The proxy server for public-network agents, as kept in the settings.
-std::optional<ProxyEndpoint> public_endpoint(const Settings& settings);
-std::optional<ProxyEndpoint> public_endpoint(Store& store);
-/// The proxy agent image kept in the settings, or the default one.
-std::string agent_image(const Settings& settings);
+/// Settings to write together, (key, value).
+using SettingValues = std::vector<std::pair<std::string, std::string>>;
 
 class Store {
  public:
   virtual ~Store() = default;
 
-  /// The stored CA; when there is none, stores and returns `create()`
-  /// (exactly one CA wins when several processes open a new registry).
+  // --- the certificate authority --------------------------------------------
+
+  /// The stored CA. When there is none, calls `create` and stores what it
+  /// returns -- unless another caller stored one meanwhile. However many
+  /// callers (threads, processes opening a new registry) race, exactly one CA
+  /// is stored and every caller returns that one; a loser's `create` result,
+  /// if it was called at all, is discarded. When `create` throws, nothing is
+  /// stored and the exception propagates.
   virtual CaMaterial certificate_authority(const std::function<CaMaterial()>& create) = 0;
 
-  /// Every setting (a handful), in one read.
-  virtual Settings settings() = 0;
-  /// Sets all `values` (key, value) in one transaction.
-  virtual void set_settings(const std::vector<std::pair<std::string_view, std::string>>& values) = 0;
+  // --- installation settings --------------------------------------------------
 
+  /// Every setting, from one consistent read (a writer's `set_settings` is
+  /// seen whole or not at all). Empty when nothing is set.
+  virtual Settings settings() = 0;
+  /// Sets each (key, value) of `values`, replacing a value already set, in
+  /// one transaction. Racing writers of one key: the last to commit wins.
+  virtual void set_settings(const SettingValues& values) = 0;
+
+  /// Adds `region`, or replaces the proxy of the region of that name.
+  /// Racing writers of one region: the last to commit wins.
   virtual void put_region(const Region& region) = 0;
+  /// The region named `name`; nothing when there is none.
   virtual std::optional<Region> region(std::string_view name) = 0;
+  /// Every region, by name.
   virtual std::vector<Region> regions() = 0;
 
-  /// Inserts `cluster`; throws `Error::already_exists` when its id or name is taken.
+  // --- clusters ---------------------------------------------------------------
+
+  /// Inserts `cluster` (not downloaded). Throws `Error::already_exists` (409)
+  /// when its id or its name is taken; of racing inserts of one id or name,
+  /// exactly one succeeds and the others get that 409.
   virtual void insert_cluster(const Cluster& cluster) = 0;
+  /// The cluster with `id`; nothing when there is none.
   virtual std::optional<Cluster> cluster(const ClusterId& id) = 0;
+  /// Every cluster, oldest first (by `created_at`, then name).
   virtual std::vector<Cluster> clusters() = 0;
 
-  /// Stores a token hash for `principal`, creating the principal if needed.
+  // --- principals, tokens, grants ---------------------------------------------
+
+  /// Stores token `hash` for `principal`, creating the principal if needed,
+  /// in one transaction. A hash that is stored already throws
+  /// `Error::storage` and changes nothing (tokens are random: a collision
+  /// means the random source is broken).
   virtual void insert_token(std::string_view principal, const TokenHash& hash, std::int64_t now,
                             std::int64_t expires_at) = 0;
-  virtual std::optional<TokenRecord> token(const TokenHash& hash) = 0;
-  /// Marks the token revoked; false when there is no such token.
+  /// Marks the token revoked at `now`; a token revoked before keeps its first
+  /// revocation time and still counts as found. False when there is no such
+  /// token.
   virtual bool revoke_token(const TokenHash& hash, std::int64_t now) = 0;
 
-  /// Grants `principal` (created if needed) access to cluster `id`; false
-  /// when the cluster does not exist.
+  /// Grants `principal` (created if needed) access to cluster `id`; granting
+  /// twice is harmless. The existence check and the grant are one
+  /// transaction. False, and nothing written, when the cluster does not exist.
   virtual bool grant(std::string_view principal, const ClusterId& id, std::int64_t now) = 0;
-  /// Withdraws a grant; false when there was none.
+  /// Withdraws a grant. False when there was none (a racing second revoke
+  /// gets false).
   virtual bool revoke_grant(std::string_view principal, const ClusterId& id) = 0;
 
-  /// The category, network, grant and download state of cluster `id` for
-  /// `principal`, in one read; nothing when the cluster does not exist.
-  virtual std::optional<ClusterAccess> cluster_access(const ClusterId& id,
-                                                      std::string_view principal) = 0;
+  // --- the API ----------------------------------------------------------------
 
-  /// The token with `hash` and, when `id` is given and the token exists,
-  /// `cluster_access(*id, token principal)`. Every request asks this, so a
-  /// backend should answer it in one read; this default makes two.
-  virtual RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) {
-    RequestState state{token(hash), std::nullopt};
-    if (state.token && id) state.access = cluster_access(*id, state.token->principal);
-    return state;
-  }
+  /// The token with `hash` and, when `id` is given and the token exists, the
+  /// category, network, grant and download state of cluster `id` for the
+  /// token's principal -- all from one consistent read. Every request asks
+  /// this once, so a backend should answer it in one round trip.
+  virtual RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) = 0;
 
   /// In one transaction: marks the cluster downloaded with the certificate
-  /// serial and writes the audit record -- but only if the cluster is still
-  /// not downloaded, the grant still exists and the token is still live at
-  /// `commit.now`. Returns false (and changes nothing) otherwise.
+  /// serial and writes the audit record -- but only if, at commit time, the
+  /// cluster is still not downloaded, `commit.principal` still holds a grant
+  /// on it and `commit.token_hash` is still a live token of that principal at
+  /// `commit.now` (not revoked, `expires_at` > `commit.now`). Returns false,
+  /// and changes nothing, otherwise. Of racing calls for one cluster exactly
+  /// one returns true; the others return false, never an error merely for
+  /// losing (an error means the backend failed, e.g. its lock was held past
+  /// the busy timeout). Throws, with nothing written, when the audit record
+  /// cannot be written (e.g. the serial is recorded already): the cluster
+  /// is never marked downloaded without its audit record.
   virtual bool record_download(const DownloadCommit& commit) = 0;
 
+  /// Every audit record, in the order they were recorded.
   virtual std::vector<DownloadRecord> downloads() = 0;
 };
-
-inline std::optional<ProxyEndpoint> public_endpoint(const Settings& settings) {
-  const auto host = settings.find(setting_key::kPublicProxyHost);
-  const auto port = settings.find(setting_key::kPublicProxyPort);
-  if (host == settings.end() || port == settings.end()) return std::nullopt;
-  const std::string& text = port->second;
-  std::uint16_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value == 0) {
-    throw Error::storage("stored public proxy port is invalid");
-  }
-  return ProxyEndpoint{host->second, value};
-}
-
-inline std::optional<ProxyEndpoint> public_endpoint(Store& store) {
-  return public_endpoint(store.settings());
-}
-
-inline std::string agent_image(const Settings& settings) {
-  const auto image = settings.find(setting_key::kAgentImage);
-  return image != settings.end() ? image->second : std::string(kDefaultAgentImage);
-}
 
 }  // namespace clusteraccess

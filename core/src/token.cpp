@@ -25,7 +25,7 @@ std::string generate_token() {
   if (fault::injected(fault::Point::kRandomBytes) ||
       RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
     ERR_clear_error();
-    throw Error::certificates("random source failed");
+    throw Error::internal("random source failed");
   }
   const std::string encoded =
       base64url_encode(std::string_view(reinterpret_cast<const char*>(random.data()), random.size()));

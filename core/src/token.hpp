@@ -12,7 +12,7 @@ namespace clusteraccess {
 using TokenHash = std::array<std::uint8_t, 32>;
 
 /// A new token: "cat_" followed by 43 base64url characters (256 random bits
-/// from the OpenSSL CSPRNG). Throws `Error::certificates` if the random
+/// from the OpenSSL CSPRNG). Throws `Error::internal` (500) if the random
 /// source fails.
 std::string generate_token();
 

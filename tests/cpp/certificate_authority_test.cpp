@@ -5,9 +5,11 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +27,10 @@ using std::chrono::seconds;
 constexpr std::int64_t kNow = 1'750'000'000;  // 2025-06-15
 constexpr seconds kCaValidity = hours(24 * 365 * 10);
 constexpr seconds kAgentValidity = hours(24 * 365);
+
+// Verification is the test's business, not the library's: its handles live here.
+using X509Store = std::unique_ptr<X509_STORE, openssl::Deleter<X509_STORE, X509_STORE_free>>;
+using X509StoreContext = std::unique_ptr<X509_STORE_CTX, openssl::Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 
 openssl::X509Cert parse_certificate(const std::string& pem) {
   const openssl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -49,8 +55,8 @@ std::string common_name(X509* cert) {
 bool verifies(const std::string& ca_pem, const std::string& cert_pem, std::int64_t at) {
   const openssl::X509Cert ca = parse_certificate(ca_pem);
   const openssl::X509Cert cert = parse_certificate(cert_pem);
-  const openssl::X509Store store(X509_STORE_new());
-  const openssl::X509StoreContext context(X509_STORE_CTX_new());
+  const X509Store store(X509_STORE_new());
+  const X509StoreContext context(X509_STORE_CTX_new());
   if (!ca || !cert || !store || !context || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
       X509_STORE_CTX_init(context.get(), store.get(), cert.get(), nullptr) != 1) {
     ADD_FAILURE() << "verification setup failed";

@@ -197,10 +197,57 @@ TEST(Error, CertificatesIs500FailedToGetCerts) {
   EXPECT_NE(error.message().find("key generation failed"), std::string::npos);
 }
 
+TEST(Error, NotConfiguredIs500NamingTheSetting) {
+  const Error error = Error::not_configured("no public proxy endpoint is set");
+  expect_error(error, Status::kInternal, 500, "UCS.01000009");
+  EXPECT_NE(error.message().find("no public proxy endpoint is set"), std::string::npos) << error.message();
+  EXPECT_NE(error.code(), error_code::kCertificateFailure);
+}
+
+TEST(Error, InternalIs500AndSaysNothingMore) {
+  const Error error = Error::internal();
+  expect_error(error, Status::kInternal, 500, "UCS.01000007");
+  EXPECT_EQ(error.message(), "Internal error");
+}
+
+TEST(Error, InternalWithDetailIs500NamingIt) {
+  const Error error = Error::internal("random source failed");
+  expect_error(error, Status::kInternal, 500, "UCS.01000007");
+  EXPECT_EQ(error.message(), "Internal error: random source failed");
+  EXPECT_EQ(error.code(), Error::internal().code());
+}
+
+TEST(Error, RouteNotFoundIs404) {
+  const Error error = Error::route_not_found();
+  expect_error(error, Status::kNotFound, 404, "UCS.01000005");
+  EXPECT_NE(error.message().find("no such API"), std::string::npos) << error.message();
+}
+
+TEST(Error, MethodNotAllowedIs405NamingTheMethod) {
+  const Error error = Error::method_not_allowed("DELETE");
+  expect_error(error, Status::kMethodNotAllowed, 405, "UCS.01000008");
+  EXPECT_NE(error.message().find("DELETE"), std::string::npos) << error.message();
+}
+
+TEST(Error, MalformedRequestIs400) {
+  const Error error = Error::malformed_request();
+  expect_error(error, Status::kBadRequest, 400, "UCS.01000011");
+  EXPECT_NE(error.message().find("not valid HTTP"), std::string::npos) << error.message();
+}
+
+TEST(Error, RequestHeadTooLargeIs431NamingWhich) {
+  const Error error = Error::request_head_too_large("over 16384 bytes");
+  expect_error(error, Status::kRequestHeaderFieldsTooLarge, 431, "UCS.01000010");
+  EXPECT_NE(error.message().find("over 16384 bytes"), std::string::npos) << error.message();
+}
+
 TEST(Error, CodesAreUcsFollowedByEightDigits) {
   for (const Error& error : {Error::unauthenticated(), Error::cluster_forbidden(), Error::bad_parameter("p", "r"),
                              Error::category_not_supported(), Error::not_found("x"), Error::already_exists("x"),
-                             Error::storage("x"), Error::certificates("x")}) {
+                             Error::storage("x"), Error::certificates("x"), Error::not_configured("x"),
+                             Error::internal(), Error::internal("x"), Error::route_not_found(),
+                             Error::method_not_allowed("x"), Error::malformed_request(),
+                             Error::request_head_too_large("x")}) {
     const std::string& code = error.code();
     ASSERT_EQ(code.size(), 12u) << code;
     EXPECT_EQ(code.substr(0, 4), "UCS.");
@@ -213,6 +260,12 @@ TEST(Error, ConstantsMatchTheDocumentedCodes) {
   EXPECT_EQ(error_code::kBadParameter, "UCS.01000011");
   EXPECT_EQ(error_code::kCategoryNotSupported, "UCS.01030011");
   EXPECT_EQ(error_code::kCertificateFailure, "UCS.01020002");
+  EXPECT_EQ(error_code::kNotFound, "UCS.01000005");
+  EXPECT_EQ(error_code::kAlreadyExists, "UCS.01000006");
+  EXPECT_EQ(error_code::kStorageFailure, "UCS.01000007");
+  EXPECT_EQ(error_code::kMethodNotAllowed, "UCS.01000008");
+  EXPECT_EQ(error_code::kNotConfigured, "UCS.01000009");
+  EXPECT_EQ(error_code::kHeaderTooLarge, "UCS.01000010");
 }
 
 TEST(Error, WhatIncludesTheCodeAndMessage) {
@@ -244,7 +297,11 @@ TEST(Error, ToJsonIsValidForEveryFactory) {
                              Error::bad_parameter("clusterid", "must be a UUID"), Error::category_not_supported(),
                              Error::not_found("token"), Error::already_exists("cluster"),
                              Error::storage("database is locked (SQLite code 5)"),
-                             Error::certificates("the public proxy endpoint is not configured")}) {
+                             Error::certificates("key generation failed"),
+                             Error::not_configured("no public proxy endpoint is set (Registry::set_public_endpoint)"),
+                             Error::internal(), Error::internal("a \"quoted\" detail"), Error::route_not_found(),
+                             Error::method_not_allowed("BREW"), Error::malformed_request(),
+                             Error::request_head_too_large("over 16384 bytes")}) {
     const auto body = parse_json(error.to_json());
     ASSERT_TRUE(body.has_value()) << error.to_json();
     EXPECT_EQ(body->at("error_code"), error.code());

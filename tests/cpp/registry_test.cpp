@@ -116,14 +116,7 @@ TEST(Registry, UsesWalAndTheCurrentSchemaVersion) {
   const std::string path = dir.file("state.db");
   { Registry registry(path); }
   EXPECT_EQ(raw_query_int(path, "PRAGMA user_version"), 1);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
+  EXPECT_EQ(testing::journal_mode(path), "wal");
 }
 
 TEST(Registry, CreatesTheCertificateAuthorityOnceAndReloadsItIdentically) {
@@ -269,20 +262,8 @@ TEST(Registry, ReadOnlyFileIs500AndRecordsNothing) {
     }
   };
 
-  if (::geteuid() != 0) {
-    EXPECT_EQ(attempt(), 0);
-  } else {
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(4);
-      ::_exit(attempt());
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: downloaded, 2: not a 500, 3: not an Error, 4: setuid failed";
-  }
+  EXPECT_EQ(testing::run_unprivileged(attempt), 0)
+      << "-1: crashed, 1: downloaded, 2: not a 500, 3: not an Error, 4: setuid failed";
 
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
   Registry registry(path);

@@ -43,6 +43,16 @@ DownloadCommit commit_for(const ClusterId& id, const std::string& principal, con
                         std::nullopt};
 }
 
+// The token with `hash`, as a request finds it (the store's one read per request).
+std::optional<TokenRecord> token_of(Store& store, const TokenHash& hash) {
+  return store.request_state(hash, std::nullopt).token;
+}
+
+// What the holder of token `hash` learns of cluster `id`, as a request finds it.
+std::optional<ClusterAccess> access_of(Store& store, const TokenHash& hash, const ClusterId& id) {
+  return store.request_state(hash, id).access;
+}
+
 // Runs one statement on the file with the raw SQLite API, outside the store.
 void raw_insert_download(const std::string& path, const ClusterId& id, const std::string& serial) {
   sqlite3* db = nullptr;
@@ -208,10 +218,10 @@ TEST_F(SqliteStoreTest, DownloadsAreListedOldestFirst) {
   EXPECT_EQ(downloads[1].cluster_id, cluster_.id);
 }
 
-// --- cluster_access -------------------------------------------------------------
+// --- request_state: the cluster -------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, ClusterAccessReportsGrantedAndDownloaded) {
-  auto access = store_.cluster_access(cluster_.id, "alice");
+  auto access = access_of(store_, alice_hash_, cluster_.id);
   ASSERT_TRUE(access.has_value());
   EXPECT_EQ(access->category, ClusterCategory::kAttached);
   EXPECT_EQ(access->network, AccessNetwork::kPublic);
@@ -219,19 +229,37 @@ TEST_F(SqliteStoreTest, ClusterAccessReportsGrantedAndDownloaded) {
   EXPECT_FALSE(access->downloaded);
 
   ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
-  access = store_.cluster_access(cluster_.id, "alice");
+  access = access_of(store_, alice_hash_, cluster_.id);
   ASSERT_TRUE(access.has_value());
   EXPECT_TRUE(access->downloaded);
 
   // For a principal without a grant: the cluster, but not granted.
-  access = store_.cluster_access(cluster_.id, "bob");
+  const TokenHash bob_hash = hash_token(generate_token());
+  store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
+  access = access_of(store_, bob_hash, cluster_.id);
   ASSERT_TRUE(access.has_value());
   EXPECT_FALSE(access->granted);
   EXPECT_TRUE(access->downloaded);
 }
 
 TEST_F(SqliteStoreTest, ClusterAccessOfUnknownClusterIsNothing) {
-  EXPECT_FALSE(store_.cluster_access(ClusterId::generate(), "alice").has_value());
+  EXPECT_FALSE(access_of(store_, alice_hash_, ClusterId::generate()).has_value());
+}
+
+TEST_F(SqliteStoreTest, RequestStateIsTheTokenAndTheClusterOfItsPrincipal) {
+  const RequestState state = store_.request_state(alice_hash_, cluster_.id);
+  ASSERT_TRUE(state.token.has_value());
+  EXPECT_EQ(state.token->principal, "alice");
+  ASSERT_TRUE(state.access.has_value());
+  EXPECT_TRUE(state.access->granted);
+  // No cluster id: the token alone.
+  const RequestState no_id = store_.request_state(alice_hash_, std::nullopt);
+  EXPECT_TRUE(no_id.token.has_value());
+  EXPECT_FALSE(no_id.access.has_value());
+  // An unknown token: nothing at all, not even for an existing cluster.
+  const RequestState unknown = store_.request_state(hash_token("cat_unknown"), cluster_.id);
+  EXPECT_FALSE(unknown.token.has_value());
+  EXPECT_FALSE(unknown.access.has_value());
 }
 
 TEST_F(SqliteStoreTest, ClusterAccessReportsCategoryAndNetwork) {
@@ -239,18 +267,18 @@ TEST_F(SqliteStoreTest, ClusterAccessReportsCategoryAndNetwork) {
   const Cluster priv = make_cluster("private-one", AccessNetwork::kPrivate);
   store_.insert_cluster(cce);
   store_.insert_cluster(priv);
-  EXPECT_EQ(store_.cluster_access(cce.id, "alice")->category, ClusterCategory::kCce);
-  EXPECT_EQ(store_.cluster_access(priv.id, "alice")->network, AccessNetwork::kPrivate);
-  EXPECT_FALSE(store_.cluster_access(priv.id, "alice")->granted);
+  EXPECT_EQ(access_of(store_, alice_hash_, cce.id)->category, ClusterCategory::kCce);
+  EXPECT_EQ(access_of(store_, alice_hash_, priv.id)->network, AccessNetwork::kPrivate);
+  EXPECT_FALSE(access_of(store_, alice_hash_, priv.id)->granted);
 }
 
 TEST_F(SqliteStoreTest, ClusterAccessFollowsGrantAndRevoke) {
   ASSERT_TRUE(store_.revoke_grant("alice", cluster_.id));
-  EXPECT_FALSE(store_.cluster_access(cluster_.id, "alice")->granted);
+  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id)->granted);
   EXPECT_FALSE(store_.revoke_grant("alice", cluster_.id));
   ASSERT_TRUE(store_.grant("alice", cluster_.id, kNow));
   ASSERT_TRUE(store_.grant("alice", cluster_.id, kNow));  // twice is harmless
-  EXPECT_TRUE(store_.cluster_access(cluster_.id, "alice")->granted);
+  EXPECT_TRUE(access_of(store_, alice_hash_, cluster_.id)->granted);
 }
 
 // --- the rest of the contract ---------------------------------------------------------
@@ -260,24 +288,24 @@ TEST_F(SqliteStoreTest, GrantOfUnknownClusterIsFalse) {
 }
 
 TEST_F(SqliteStoreTest, TokensAreFoundByHash) {
-  const auto token = store_.token(alice_hash_);
+  const auto token = token_of(store_, alice_hash_);
   ASSERT_TRUE(token.has_value());
   EXPECT_EQ(token->hash, alice_hash_);
   EXPECT_EQ(token->principal, "alice");
   EXPECT_EQ(token->expires_at, kNow + 3600);
   EXPECT_FALSE(token->revoked);
-  EXPECT_FALSE(store_.token(hash_token("cat_unknown")).has_value());
+  EXPECT_FALSE(token_of(store_, hash_token("cat_unknown")).has_value());
 }
 
 TEST_F(SqliteStoreTest, RevokeTokenMarksItRevoked) {
   EXPECT_TRUE(store_.revoke_token(alice_hash_, kNow + 1));
-  EXPECT_TRUE(store_.token(alice_hash_)->revoked);
+  EXPECT_TRUE(token_of(store_, alice_hash_)->revoked);
   EXPECT_FALSE(store_.revoke_token(hash_token("cat_unknown"), kNow + 1));
 }
 
 TEST_F(SqliteStoreTest, DuplicateTokenHashIsRefused) {
   EXPECT_THROW(store_.insert_token("bob", alice_hash_, kNow, kNow + 10), Error);
-  EXPECT_EQ(store_.token(alice_hash_)->principal, "alice");
+  EXPECT_EQ(token_of(store_, alice_hash_)->principal, "alice");
 }
 
 TEST_F(SqliteStoreTest, InsertClusterRefusesTakenIdOrName) {
@@ -310,25 +338,6 @@ TEST_F(SqliteStoreTest, SettingsAreSetTogetherAndReplaced) {
   EXPECT_EQ(store_.settings(), (Settings{{"a", "1"}, {"b", "2"}}));
   store_.set_settings({{"a", "3"}});
   EXPECT_EQ(store_.settings(), (Settings{{"a", "3"}, {"b", "2"}}));
-}
-
-TEST_F(SqliteStoreTest, PublicEndpointNeedsHostAndPort) {
-  EXPECT_FALSE(public_endpoint(store_).has_value());
-  store_.set_settings({{setting_key::kPublicProxyHost, "proxy.example.com"}});
-  EXPECT_FALSE(public_endpoint(store_).has_value());
-  store_.set_settings({{setting_key::kPublicProxyPort, "30123"}});
-  const auto endpoint = public_endpoint(store_);
-  ASSERT_TRUE(endpoint.has_value());
-  EXPECT_EQ(endpoint->host, "proxy.example.com");
-  EXPECT_EQ(endpoint->port, 30123);
-}
-
-TEST_F(SqliteStoreTest, InvalidStoredPublicPortIs500) {
-  store_.set_settings({{setting_key::kPublicProxyHost, "proxy.example.com"}});
-  for (const char* port : {"0", "65536", "abc", "", "80x", "-1", " 80"}) {
-    store_.set_settings({{setting_key::kPublicProxyPort, port}});
-    EXPECT_CA_ERROR(public_endpoint(store_), 500, "UCS.01000007");
-  }
 }
 
 TEST_F(SqliteStoreTest, RegionsUpsertAndList) {
@@ -377,7 +386,7 @@ TEST_F(SqliteStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {
   other.insert_cluster(second);
   EXPECT_TRUE(store_.cluster(second.id).has_value());
   ASSERT_TRUE(other.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
-  EXPECT_TRUE(store_.cluster_access(cluster_.id, "alice")->downloaded);
+  EXPECT_TRUE(access_of(store_, alice_hash_, cluster_.id)->downloaded);
   EXPECT_FALSE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "bbbb")));
 }
 
@@ -388,14 +397,7 @@ TEST(SqliteStore, CreatesTheFile0600WithWal) {
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
+  EXPECT_EQ(testing::journal_mode(path), "wal");
 }
 
 TEST(SqliteStore, InMemoryStoreIsOneDatabaseSharedByAllThreads) {
@@ -437,9 +439,9 @@ TEST(SqliteStore, ConnectionPoolServesSeveralThreads) {
           const TokenHash hash = hash_token(principal + "/" + std::to_string(i));
           store.insert_token(principal, hash, kNow, kNow + 60);
           hashes[static_cast<std::size_t>(t)].push_back(hash);
-          if (!store.token(hash).has_value()) ++failures;
+          if (!token_of(store, hash).has_value()) ++failures;
           if (!store.grant(principal, cluster.id, kNow)) ++failures;
-          const auto access = store.cluster_access(cluster.id, principal);
+          const auto access = access_of(store, hash, cluster.id);
           if (!access || !access->granted) ++failures;
           if (store.settings().count("nothing") != 0) ++failures;
         }
@@ -455,7 +457,7 @@ TEST(SqliteStore, ConnectionPoolServesSeveralThreads) {
   for (int t = 0; t < kThreads; ++t) {
     ASSERT_EQ(hashes[static_cast<std::size_t>(t)].size(), static_cast<std::size_t>(kRounds));
     for (const TokenHash& hash : hashes[static_cast<std::size_t>(t)]) {
-      const auto token = store.token(hash);
+      const auto token = token_of(store, hash);
       ASSERT_TRUE(token.has_value());
       EXPECT_EQ(token->principal, "user" + std::to_string(t));
     }

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -80,6 +83,47 @@ Error error_of(Body&& body) {
   }
   ADD_FAILURE() << "expected a clusteraccess::Error, nothing was thrown";
   return Error(Status::kInternal, "UCS.00000000", "nothing thrown");
+}
+
+/// The journal mode of the SQLite file at `path`, read with the raw SQLite
+/// API, outside the library; empty when it cannot be read.
+inline std::string journal_mode(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string mode;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      mode = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return mode;
+}
+
+/// Runs `attempt` as a user who is not root, so that file permissions bind:
+/// here when this process is not root, else in a forked child that drops to
+/// user nobody (no connection of the caller may cross the fork). Returns what
+/// `attempt` returned; 4 when the child could not drop root, -1 when it did
+/// not exit normally (it crashed).
+inline int run_unprivileged(const std::function<int()>& attempt) {
+  if (::geteuid() != 0) return attempt();
+  const pid_t child = ::fork();
+  if (child < 0) {
+    ADD_FAILURE() << "fork failed";
+    return -2;
+  }
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(4);
+    ::_exit(attempt());
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child) {
+    ADD_FAILURE() << "waitpid failed";
+    return -2;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /// The value of `key:` in a YAML document of the form `  key: "value"`.

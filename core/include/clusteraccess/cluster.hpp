@@ -25,6 +25,10 @@ std::string_view to_string(AccessNetwork network) noexcept;
 ClusterCategory parse_cluster_category(std::string_view text);
 /// Parses "public" or "private"; throws `Error` 400 otherwise.
 AccessNetwork parse_access_network(std::string_view text);
+/// Parses "attachedcluster" or "self"; nothing otherwise.
+std::optional<ClusterCategory> try_parse_cluster_category(std::string_view text) noexcept;
+/// Parses "public" or "private"; nothing otherwise.
+std::optional<AccessNetwork> try_parse_access_network(std::string_view text) noexcept;
 
 /// The provider types a cluster of `category` may have: eks, aks, gke, ack,
 /// tke, openshift, privatek8s for attached clusters; cce, turbo for CCE.

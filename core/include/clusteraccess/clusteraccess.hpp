@@ -4,5 +4,8 @@
 #include "clusteraccess/access_info.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/download_record.hpp"
 #include "clusteraccess/error.hpp"
+#include "clusteraccess/installation.hpp"
 #include "clusteraccess/registry.hpp"
+#include "clusteraccess/registry_options.hpp"

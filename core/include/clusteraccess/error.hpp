@@ -75,6 +75,11 @@ class Error : public std::runtime_error {
   static Error not_configured(std::string_view what);
   /// 500: something failed that has no better name; the body says nothing more.
   static Error internal();
+  /// 500: an internal failure that is neither storage, certificates nor
+  /// configuration -- the random source failed, or a value the library had
+  /// checked failed its second check; `detail` says which (never a request
+  /// value). Same code as `internal()`.
+  static Error internal(std::string_view detail);
 
   // Errors of an HTTP front end, so that it answers with this vocabulary and
   // this body rather than its own.

@@ -2,8 +2,6 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,57 +12,23 @@
 #include "clusteraccess/access_info.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/download_record.hpp"
 #include "clusteraccess/error.hpp"
+#include "clusteraccess/installation.hpp"
+#include "clusteraccess/registry_options.hpp"
 
 namespace clusteraccess {
-
-/// The proxy agent image used until `Registry::set_agent_image` is called.
-inline constexpr const char* kDefaultAgentImage = "swr.example.com/clusteraccess/proxy-agent:1.0.0";
-
-/// Tuning of a `Registry`. The defaults suit a service.
-struct RegistryOptions {
-  /// How long a writer waits for another connection's lock before the call
-  /// fails with a 500 `Error`.
-  std::chrono::milliseconds busy_timeout{5000};
-  /// Validity of each agent certificate, from the moment it is issued.
-  std::chrono::seconds agent_certificate_validity{std::chrono::hours(24 * 365)};
-  /// The current time in Unix seconds; the system clock when empty. Tests set
-  /// it to move time without waiting.
-  std::function<std::int64_t()> clock;
-};
-
-/// Where a proxy agent connects to: a DNS host name or IP address, and a port.
-struct ProxyEndpoint {
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-/// A region the installation serves private-network clusters in, with the
-/// proxy server agents of that region connect to.
-struct Region {
-  std::string name;
-  ProxyEndpoint proxy;
-};
-
-/// The audit record of one download (one issued agent certificate).
-struct DownloadRecord {
-  ClusterId cluster_id;
-  std::string principal;
-  std::int64_t downloaded_at;  ///< Unix seconds
-  std::string certificate_serial;
-  AccessNetwork network;
-  std::optional<std::string> region;
-  std::optional<std::string> vpcendpoint;
-};
 
 /// The state of one installation, kept in one SQLite file (WAL mode), and the
 /// rules of GET /v1/clusters/{clusterid}/accessinfo.
 ///
 /// Opening a registry creates the file (mode 0600, since it holds the
-/// certificate authority's key) and the certificate authority on first use,
-/// and migrates an older schema. Several `Registry` objects, threads and
-/// processes may share one file: every method is safe to call concurrently,
-/// and the access information of a cluster is handed out exactly once.
+/// certificate authority's key) with its schema, or checks that an existing
+/// file is a registry of this schema version: a newer version, a damaged file
+/// or another program's database is refused. The certificate authority is
+/// made on first use. Several `Registry` objects, threads and processes may
+/// share one file: every method is safe to call concurrently, and the access
+/// information of a cluster is handed out exactly once.
 ///
 /// Every method throws `Error` on failure.
 class Registry {
@@ -128,14 +92,16 @@ class Registry {
   /// category 400, network parameters 400); the first call that passes them
   /// issues the agent certificate and key and, atomically with returning
   /// them, records the download. Every later call returns {"Downloaded"}.
-  /// Storage and crypto failures throw 500 and record nothing.
+  /// Storage and crypto failures throw 500 and record nothing, as does a
+  /// first download of a public-network cluster before
+  /// `set_public_endpoint` (500 `UCS.01000009`, naming the missing setting).
   AccessInfo access_info(const AccessRequest& request);
 
   /// `access_info` without the exception: the access information, or the
   /// `Error` that rejects the request (400, 403) or stopped it (500). Only
   /// std::bad_alloc is thrown. Meant for callers that answer errors as often
-  /// as successes -- an HTTP front end, the Python binding -- since throwing
-  /// costs about as much as the rest of a rejected request.
+  /// as successes -- an HTTP front end, the Python binding -- since an
+  /// exception is a large part of the cost of answering a rejected request.
   std::variant<AccessInfo, Error> try_access_info(const AccessRequest& request);
 
   /// The audit records of all downloads, oldest first.
