@@ -168,7 +168,7 @@ def test_token_material_is_compared_only_as_hashes_in_constant_time() -> None:
     assert "hash_token(*request.token)" in service
     assert "hashes_equal(token->hash, token_hash)" in service
     store = (REPO / "core/src/sqlite_store.cpp").read_text()
-    assert "FROM tokens WHERE hash = ?1" in store
+    assert "WHERE t.hash = ?1" in store
 
 
 # --- the CA key is never returned ----------------------------------------------
