@@ -400,7 +400,7 @@ int main(int argc, char** argv) {
   for (const long n : g_options.scales) {
     const std::string suffix = "/" + std::to_string(n);
     // First downloads first: the repeat paths then run as they would in a
-    // service that has issued some (a non-empty WAL; see README, Benchmarks).
+    // service that has issued some (a non-empty WAL; see bench/README.md).
     benchmark::RegisterBenchmark(("issue" + suffix).c_str(), BM_Issue, n)
         ->Iterations(std::min<benchmark::IterationCount>(g_options.issue_iterations, n / 2))
         ->UseManualTime()
