@@ -11,7 +11,8 @@ small registries (seconds): the figures mean nothing, and no target is judged.
 Programs (all in bench/):
   ceiling_bench     SQLite and OpenSSL alone: the machine's ceilings
   component_bench   pieces of a first download timed alone
-  library_bench     the library through its C++ API, at 1K and 1M clusters
+  library_bench     the library through its C++ API, at 1K and 1M clusters, and
+                    the floor of a repeat request (a bare SQLite point SELECT)
   python_bench.py   the library through the Python module, and the peer
   http_bench.py     the HTTP service under wrk, and a trivial endpoint
 """
