@@ -9,7 +9,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <functional>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -90,6 +93,66 @@ class CpuTime {
   long count_ = 0;
 };
 
+// ---- raw SQLite, with no clusteraccess code --------------------------------
+
+inline void sqlite_check(int rc, sqlite3* db, const std::string& what) {
+  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  }
+}
+
+// Removes a database file and its WAL and shared-memory files.
+inline void remove_database(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+}
+
+// One connection, closed when it goes.
+class Db {
+ public:
+  explicit Db(const std::string& path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open(path.c_str(), &raw);
+    db_.reset(raw);  // sqlite3_open hands out a handle even when it fails
+    sqlite_check(rc, raw, "open " + path);
+  }
+  void exec(const std::string& sql) const {
+    sqlite_check(sqlite3_exec(get(), sql.c_str(), nullptr, nullptr, nullptr), get(), sql);
+  }
+  sqlite3* get() const { return db_.get(); }
+
+ private:
+  struct Close {
+    void operator()(sqlite3* db) const { sqlite3_close(db); }
+  };
+  std::unique_ptr<sqlite3, Close> db_;
+};
+
+// One prepared statement, finalized when it goes; run() steps it once and
+// resets it, so that it can be bound and run again.
+class Stmt {
+ public:
+  Stmt(const Db& db, const char* sql) : db_(db.get()) {
+    sqlite3_stmt* raw = nullptr;
+    sqlite_check(sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr), db_, sql);
+    statement_.reset(raw);
+  }
+  sqlite3_stmt* get() const { return statement_.get(); }
+  // Returns the step's result code (SQLITE_ROW or SQLITE_DONE).
+  int run() const {
+    const int rc = sqlite3_step(get());
+    sqlite3_reset(get());
+    sqlite_check(rc, db_, "step");
+    return rc;
+  }
+
+ private:
+  struct Finalize {
+    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+  };
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalize> statement_;
+};
+
 // The storage ceiling of a download, with no clusteraccess code: one
 // single-row conditional UPDATE per durable transaction (BEGIN IMMEDIATE;
 // UPDATE ... WHERE id = ? AND downloaded_at IS NULL; COMMIT) on its own WAL
@@ -98,34 +161,34 @@ class CpuTime {
 // nothing commits without writing (and without an fsync).
 class BareDurableUpdate {
  public:
-  BareDurableUpdate(std::string path, std::size_t rows) : path_(std::move(path)) {
-    remove_files();
-    check(sqlite3_open(path_.c_str(), &db_), "open");
-    exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-    exec("CREATE TABLE clusters (id BLOB PRIMARY KEY, downloaded_at INTEGER, "
-         "certificate_serial TEXT UNIQUE) WITHOUT ROWID");
+  BareDurableUpdate(std::string path, std::size_t rows) : path_(std::move(path)), ids_(rows) {
+    remove_database(path_);
+    db_ = std::make_unique<Db>(path_);
+    db_->exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+    db_->exec("CREATE TABLE clusters (id BLOB PRIMARY KEY, downloaded_at INTEGER, "
+              "certificate_serial TEXT UNIQUE) WITHOUT ROWID");
     std::mt19937_64 random(rows);
-    ids_.resize(rows);
-    exec("BEGIN");
-    sqlite3_stmt* insert = prepare("INSERT INTO clusters (id) VALUES (?1)");
-    for (auto& id : ids_) {
-      for (auto& byte : id) byte = static_cast<unsigned char>(random());
-      sqlite3_bind_blob(insert, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-      step(insert);
+    db_->exec("BEGIN");
+    {
+      const Stmt insert(*db_, "INSERT INTO clusters (id) VALUES (?1)");
+      for (auto& id : ids_) {
+        for (auto& byte : id) byte = static_cast<unsigned char>(random());
+        sqlite3_bind_blob(insert.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+        insert.run();
+      }
     }
-    sqlite3_finalize(insert);
-    exec("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
-    begin_ = prepare("BEGIN IMMEDIATE");
-    update_ = prepare("UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2 "
-                      "WHERE id = ?3 AND downloaded_at IS NULL");
-    commit_ = prepare("COMMIT");
+    db_->exec("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
+    begin_ = std::make_unique<Stmt>(*db_, "BEGIN IMMEDIATE");
+    update_ = std::make_unique<Stmt>(*db_, "UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2 "
+                                           "WHERE id = ?3 AND downloaded_at IS NULL");
+    commit_ = std::make_unique<Stmt>(*db_, "COMMIT");
   }
   ~BareDurableUpdate() {
-    sqlite3_finalize(begin_);
-    sqlite3_finalize(update_);
-    sqlite3_finalize(commit_);
-    sqlite3_close(db_);
-    remove_files();
+    begin_.reset();
+    update_.reset();
+    commit_.reset();
+    db_.reset();
+    remove_database(path_);
   }
   BareDurableUpdate(const BareDurableUpdate&) = delete;
   BareDurableUpdate& operator=(const BareDurableUpdate&) = delete;
@@ -138,43 +201,86 @@ class BareDurableUpdate {
     const auto& id = ids_[next_++];
     char serial[33];
     std::snprintf(serial, sizeof serial, "%032zx", next_);
-    step(begin_);
-    sqlite3_bind_int64(update_, 1, 1700000000);
-    sqlite3_bind_text(update_, 2, serial, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(update_, 3, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-    step(update_);
-    if (sqlite3_changes(db_) != 1) throw std::runtime_error("the UPDATE changed no row");
-    step(commit_);
+    begin_->run();
+    sqlite3_bind_int64(update_->get(), 1, 1700000000);
+    sqlite3_bind_text(update_->get(), 2, serial, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(update_->get(), 3, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    update_->run();
+    if (sqlite3_changes(db_->get()) != 1) throw std::runtime_error("the UPDATE changed no row");
+    commit_->run();
   }
 
  private:
-  void check(int rc, const char* what) const {
-    if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      throw std::runtime_error(std::string(what) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
-    }
-  }
-  void exec(const char* sql) { check(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), sql); }
-  sqlite3_stmt* prepare(const char* sql) {
-    sqlite3_stmt* statement = nullptr;
-    check(sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr), sql);
-    return statement;
-  }
-  void step(sqlite3_stmt* statement) {
-    const int rc = sqlite3_step(statement);
-    sqlite3_reset(statement);
-    check(rc, "step");
-  }
-  void remove_files() const {
-    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path_ + suffix).c_str());
-  }
-
   std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* begin_ = nullptr;
-  sqlite3_stmt* update_ = nullptr;
-  sqlite3_stmt* commit_ = nullptr;
   std::vector<std::array<unsigned char, 16>> ids_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<Stmt> begin_;
+  std::unique_ptr<Stmt> update_;
+  std::unique_ptr<Stmt> commit_;
   std::size_t next_ = 0;
 };
+
+// The floor of a repeat request, with no clusteraccess code: one point SELECT
+// of a cluster row by its primary key in a read transaction of its own
+// (BEGIN; SELECT ... WHERE id = ?; COMMIT), prepared once, on a connection of
+// its own to a registry's file, read through a memory map as the library
+// reads it. Every repeat request of the library takes at least this: its
+// rules are judged from one read transaction.
+class BarePointSelect {
+ public:
+  BarePointSelect(const std::string& path, std::vector<std::array<std::uint8_t, 16>> ids)
+      : ids_(std::move(ids)), db_(path) {
+    if (ids_.empty()) throw std::runtime_error("no cluster to select");
+    db_.exec("PRAGMA mmap_size = 1073741824");
+    begin_ = std::make_unique<Stmt>(db_, "BEGIN");
+    select_ = std::make_unique<Stmt>(db_, "SELECT downloaded_at FROM clusters WHERE id = ?1");
+    commit_ = std::make_unique<Stmt>(db_, "COMMIT");
+  }
+
+  // One read transaction, for the next id in turn; throws if the row is missing.
+  void run() {
+    const auto& id = ids_[next_++ % ids_.size()];
+    begin_->run();
+    sqlite3_bind_blob(select_->get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    const int rc = select_->run();
+    commit_->run();
+    if (rc != SQLITE_ROW) throw std::runtime_error("the SELECT found no row");
+  }
+
+ private:
+  std::vector<std::array<std::uint8_t, 16>> ids_;
+  Db db_;
+  std::unique_ptr<Stmt> begin_;
+  std::unique_ptr<Stmt> select_;
+  std::unique_ptr<Stmt> commit_;
+  std::size_t next_ = 0;
+};
+
+// ---- command line ------------------------------------------------------------
+
+// A flag of a benchmark program's own, given as --name=value.
+struct Flag {
+  std::string name;  // with its dashes: "--workdir"
+  std::function<void(const std::string& value)> take;
+};
+
+// Takes the program's own flags out of argv and hands the rest to Google
+// Benchmark (which rejects what it does not know).
+inline void initialize(int argc, char** argv, const std::vector<Flag>& flags) {
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto flag = std::find_if(flags.begin(), flags.end(),
+                                   [&](const Flag& f) { return arg.rfind(f.name + "=", 0) == 0; });
+    if (flag == flags.end()) {
+      rest.push_back(argv[i]);
+    } else {
+      flag->take(arg.substr(flag->name.size() + 1));
+    }
+  }
+  int count = static_cast<int>(rest.size());
+  benchmark::Initialize(&count, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(count, rest.data())) std::exit(2);
+}
 
 }  // namespace clusteraccess::bench

@@ -21,7 +21,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "bench_support.hpp"
 
@@ -97,19 +96,10 @@ void BM_OpensslKeygenSign(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Our own flags first; the rest goes to Google Benchmark.
-  std::vector<char*> rest;
-  rest.push_back(argv[0]);
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--workdir=", 0) == 0) {
-      g_workdir = arg.substr(10);
-    } else if (arg.rfind("--update-iterations=", 0) == 0) {
-      g_update_iterations = std::atoll(arg.c_str() + 20);
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  clusteraccess::bench::initialize(
+      argc, argv,
+      {{"--workdir", [](const std::string& value) { g_workdir = value; }},
+       {"--update-iterations", [](const std::string& value) { g_update_iterations = std::atoll(value.c_str()); }}});
   benchmark::RegisterBenchmark("ceiling/sqlite_durable_update", BM_SqliteDurableUpdate)
       ->Iterations(g_update_iterations)
       ->UseRealTime()
@@ -117,8 +107,6 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("ceiling/openssl_keygen_sign", BM_OpensslKeygenSign)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
-  int count = static_cast<int>(rest.size());
-  benchmark::Initialize(&count, rest.data());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -27,7 +27,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from typing import Any
@@ -180,8 +179,7 @@ def measure(args: argparse.Namespace, servers: list[Server], script: str, first_
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--clusters", type=int, default=1000)
+    workload.add_arguments(parser)
     parser.add_argument("--duration", type=int, default=3, help="seconds of one slice of load")
     parser.add_argument("--slices", type=int, default=4, help="slices of load per server, taken in turns")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring")
@@ -194,12 +192,8 @@ def main() -> int:
 
     from clusteraccess import _core as core
 
-    workdir = args.workdir or tempfile.mkdtemp(prefix="clusteraccess-bench-")
-    os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "http.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.unlink(path + suffix)
+    [path] = workload.fresh_paths(args.workdir, "http.db")
+    workdir = os.path.dirname(path)
     wl = workload.make_registry(core, path, args.clusters)
     paths = [f"/v1/clusters/{cid}/accessinfo" for cid in wl.downloaded[:500]]
     script = os.path.join(workdir, "http_bench.lua")

@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from typing import Any, Callable
 
@@ -119,8 +118,7 @@ def status_of(call: Callable[[str, str], Any], cluster_id: str, token: str) -> t
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--clusters", type=int, default=1000)
+    workload.add_arguments(parser)
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds per repeat-path figure")
     parser.add_argument("--issue", type=int, default=300, help="first downloads per implementation")
     parser.add_argument("--latency-samples", type=int, default=20000)
@@ -129,14 +127,7 @@ def main() -> int:
 
     from clusteraccess import _core as core
 
-    workdir = args.workdir or tempfile.mkdtemp(prefix="clusteraccess-bench-")
-    os.makedirs(workdir, exist_ok=True)
-    library_path = os.path.join(workdir, "python-library.db")
-    peer_path = os.path.join(workdir, "python-peer.db")
-    for path in (library_path, peer_path):
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.unlink(path + suffix)
+    library_path, peer_path = workload.fresh_paths(args.workdir, "python-library.db", "python-peer.db")
 
     wl = workload.make_registry(core, library_path, args.clusters)
     workload.checkpoint(library_path)

@@ -9,8 +9,11 @@ audit record), the others not yet.
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +27,26 @@ class Workload:
     mallory: str
     downloaded: list[str] = field(default_factory=list)  # cluster ids
     fresh: list[str] = field(default_factory=list)  # not yet downloaded, shuffled
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every Python benchmark program takes: where its databases
+    go and how many clusters its registry holds."""
+    parser.add_argument("--workdir", default=None, help="where the databases go (default: a temporary dir)")
+    parser.add_argument("--clusters", type=int, default=1000)
+
+
+def fresh_paths(workdir: str | None, *names: str) -> list[str]:
+    """Paths for new databases `names` in `workdir` (a new temporary directory
+    when None), with any file left there by an earlier run removed."""
+    workdir = workdir or tempfile.mkdtemp(prefix="clusteraccess-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    paths = [os.path.join(workdir, name) for name in names]
+    for path in paths:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.unlink(path + suffix)
+    return paths
 
 
 def _uuid_text(raw: bytes) -> str:
