@@ -58,12 +58,25 @@ class ExceptionObject : public py::object {
   static bool check_(py::handle h) { return PyObject_IsInstance(h.ptr(), error_types().base.ptr()) == 1; }
 };
 
-struct AnyError {};
-struct BadRequest {};
-struct NotFound {};
-struct MethodNotAllowed {};
-struct HeadTooLarge {};
-struct Internal {};
+// The tags: each names its class.
+struct AnyError {
+  static constexpr auto name = py::detail::const_name("ClusterAccessError");
+};
+struct BadRequest {
+  static constexpr auto name = py::detail::const_name("BadRequestError");
+};
+struct NotFound {
+  static constexpr auto name = py::detail::const_name("NotFoundError");
+};
+struct MethodNotAllowed {
+  static constexpr auto name = py::detail::const_name("MethodNotAllowedError");
+};
+struct HeadTooLarge {
+  static constexpr auto name = py::detail::const_name("RequestHeaderFieldsTooLargeError");
+};
+struct Internal {
+  static constexpr auto name = py::detail::const_name("InternalError");
+};
 
 // The exception of one of the core's named errors.
 template <typename Tag>
@@ -78,29 +91,9 @@ ExceptionObject<Tag> exception_of(const Error& error) {
 }  // namespace clusteraccess::python
 
 namespace pybind11::detail {
-template <>
-struct handle_type_name<clusteraccess::python::ExceptionObject<clusteraccess::python::AnyError>> {
-  static constexpr auto name = const_name("ClusterAccessError");
-};
-template <>
-struct handle_type_name<clusteraccess::python::ExceptionObject<clusteraccess::python::BadRequest>> {
-  static constexpr auto name = const_name("BadRequestError");
-};
-template <>
-struct handle_type_name<clusteraccess::python::ExceptionObject<clusteraccess::python::NotFound>> {
-  static constexpr auto name = const_name("NotFoundError");
-};
-template <>
-struct handle_type_name<clusteraccess::python::ExceptionObject<clusteraccess::python::MethodNotAllowed>> {
-  static constexpr auto name = const_name("MethodNotAllowedError");
-};
-template <>
-struct handle_type_name<clusteraccess::python::ExceptionObject<clusteraccess::python::HeadTooLarge>> {
-  static constexpr auto name = const_name("RequestHeaderFieldsTooLargeError");
-};
-template <>
-struct handle_type_name<clusteraccess::python::ExceptionObject<clusteraccess::python::Internal>> {
-  static constexpr auto name = const_name("InternalError");
+template <typename Tag>
+struct handle_type_name<clusteraccess::python::ExceptionObject<Tag>> {
+  static constexpr auto name = Tag::name;
 };
 }  // namespace pybind11::detail
 

@@ -10,7 +10,7 @@ grant tokens, and hand out each cluster's proxy-agent manifest exactly once::
     cluster_id = registry.register_cluster("prod", provider="eks")
     token = registry.create_token("alice", ttl_seconds=3600)
     registry.grant("alice", cluster_id)
-    documents = registry.access_info(cluster_id, token)  # then ["Downloaded"]
+    documents = registry.access_info(cluster_id, token)  # then [clusteraccess.DOWNLOADED]
 
 Every failure is a `ClusterAccessError` with `.status`, `.code` and `.message`;
 `error_body(error)` is the API's JSON error body of one, and the functions

@@ -16,15 +16,16 @@ from collections.abc import Callable
 
 from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body
 from .cli_output import (
+    CLUSTER_FIELDS,
+    DOWNLOAD_FIELDS,
+    REGION_FIELDS,
     CommandError,
-    cluster_dict,
-    download_dict,
+    fields_of,
     format_endpoint,
     format_time,
     manifest_output,
     print_json,
-    print_table,
-    region_dict,
+    print_records,
 )
 
 __all__ = ["COMMANDS", "EXIT_CODES", "TOKEN_ENV", "exit_code", "open_registry", "require_registry"]
@@ -87,12 +88,10 @@ def cmd_region_add(args: argparse.Namespace) -> int:
 
 def cmd_region_list(args: argparse.Namespace) -> int:
     """Lists the regions."""
-    regions = open_registry(args).regions()
-    if args.json:
-        print_json([region_dict(region) for region in regions])
-    else:
-        rows = [[r.name, r.proxy_host, str(r.proxy_port)] for r in regions]
-        print_table(["NAME", "PROXY HOST", "PROXY PORT"], rows)
+    print_records(
+        open_registry(args).regions(), args.json, REGION_FIELDS, ["NAME", "PROXY HOST", "PROXY PORT"],
+        lambda r: [r.name, r.proxy_host, str(r.proxy_port)],
+    )
     return 0
 
 
@@ -111,17 +110,12 @@ def cmd_cluster_register(args: argparse.Namespace) -> int:
 
 def cmd_cluster_list(args: argparse.Namespace) -> int:
     """Lists the clusters, oldest first."""
-    clusters = open_registry(args).clusters()
-    if args.json:
-        print_json([cluster_dict(cluster) for cluster in clusters])
-    else:
-        headers = ["ID", "NAME", "CATEGORY", "PROVIDER", "NETWORK", "CREATED", "DOWNLOADED"]
-        rows = [
-            [c.id, c.name, c.category, c.provider, c.network]
-            + [format_time(c.created_at), format_time(c.downloaded_at)]
-            for c in clusters
-        ]
-        print_table(headers, rows)
+    print_records(
+        open_registry(args).clusters(), args.json, CLUSTER_FIELDS,
+        ["ID", "NAME", "CATEGORY", "PROVIDER", "NETWORK", "CREATED", "DOWNLOADED"],
+        lambda c: [c.id, c.name, c.category, c.provider, c.network, format_time(c.created_at),
+                   format_time(c.downloaded_at)],
+    )
     return 0
 
 
@@ -129,10 +123,10 @@ def cmd_cluster_show(args: argparse.Namespace) -> int:
     """Shows one cluster."""
     cluster = open_registry(args).cluster(args.cluster_id)
     if args.json:
-        print_json(cluster_dict(cluster))
+        print_json(fields_of(cluster, CLUSTER_FIELDS))
         return 0
     times = {"created_at": format_time(cluster.created_at), "downloaded_at": format_time(cluster.downloaded_at)}
-    for key, value in {**cluster_dict(cluster), **times}.items():
+    for key, value in {**fields_of(cluster, CLUSTER_FIELDS), **times}.items():
         print(f"{key + ':':<19} {'-' if value is None else value}")
     return 0
 
@@ -163,7 +157,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_accessinfo(args: argparse.Namespace) -> int:
-    """GET /v1/clusters/{clusterid}/accessinfo: writes the manifest, or prints ["Downloaded"]."""
+    """GET /v1/clusters/{clusterid}/accessinfo: writes the manifest; once downloaded, prints the API's Downloaded answer."""
     registry = open_registry(args)
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
     # The output file is created before asking: the manifest can be had only once.
@@ -184,24 +178,12 @@ def cmd_accessinfo(args: argparse.Namespace) -> int:
 
 def cmd_downloads(args: argparse.Namespace) -> int:
     """Lists the audit records of all downloads, oldest first."""
-    downloads = open_registry(args).downloads()
-    if args.json:
-        print_json([download_dict(download) for download in downloads])
-    else:
-        headers = ["CLUSTER ID", "PRINCIPAL", "DOWNLOADED", "SERIAL", "NETWORK", "REGION", "VPCENDPOINT"]
-        rows = [
-            [
-                d.cluster_id,
-                d.principal,
-                format_time(d.downloaded_at),
-                d.certificate_serial,
-                d.network,
-                d.region or "-",
-                d.vpcendpoint or "-",
-            ]
-            for d in downloads
-        ]
-        print_table(headers, rows)
+    print_records(
+        open_registry(args).downloads(), args.json, DOWNLOAD_FIELDS,
+        ["CLUSTER ID", "PRINCIPAL", "DOWNLOADED", "SERIAL", "NETWORK", "REGION", "VPCENDPOINT"],
+        lambda d: [d.cluster_id, d.principal, format_time(d.downloaded_at), d.certificate_serial, d.network,
+                   d.region or "-", d.vpcendpoint or "-"],
+    )
     return 0
 
 

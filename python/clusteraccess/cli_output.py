@@ -8,22 +8,24 @@ import datetime
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TextIO
-
-from ._core import Cluster, Download, Region
+from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO, TypeVar
 
 __all__ = [
+    "CLUSTER_FIELDS",
+    "DOWNLOAD_FIELDS",
+    "REGION_FIELDS",
     "CommandError",
-    "cluster_dict",
-    "download_dict",
+    "fields_of",
     "format_endpoint",
     "format_time",
     "manifest_output",
     "print_json",
+    "print_records",
     "print_table",
-    "region_dict",
 ]
+
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -59,36 +61,34 @@ def print_json(value: object) -> None:
     print(json.dumps(value, indent=2))
 
 
-def cluster_dict(cluster: Cluster) -> dict[str, object]:
-    """The fields of `cluster`, for JSON."""
-    return {
-        "id": cluster.id,
-        "name": cluster.name,
-        "category": cluster.category,
-        "provider": cluster.provider,
-        "network": cluster.network,
-        "created_at": cluster.created_at,
-        "downloaded_at": cluster.downloaded_at,
-        "certificate_serial": cluster.certificate_serial,
-    }
+# The attributes of each record the JSON output holds, in order.
+CLUSTER_FIELDS = (
+    "id", "name", "category", "provider", "network", "created_at", "downloaded_at", "certificate_serial",
+)
+DOWNLOAD_FIELDS = (
+    "cluster_id", "principal", "downloaded_at", "certificate_serial", "network", "region", "vpcendpoint",
+)
+REGION_FIELDS = ("name", "proxy_host", "proxy_port")
 
 
-def download_dict(download: Download) -> dict[str, object]:
-    """The fields of `download`, for JSON."""
-    return {
-        "cluster_id": download.cluster_id,
-        "principal": download.principal,
-        "downloaded_at": download.downloaded_at,
-        "certificate_serial": download.certificate_serial,
-        "network": download.network,
-        "region": download.region,
-        "vpcendpoint": download.vpcendpoint,
-    }
+def fields_of(record: object, fields: Sequence[str]) -> dict[str, object]:
+    """The attributes `fields` of `record`, for JSON."""
+    return {name: getattr(record, name) for name in fields}
 
 
-def region_dict(region: Region) -> dict[str, object]:
-    """The fields of `region`, for JSON."""
-    return {"name": region.name, "proxy_host": region.proxy_host, "proxy_port": region.proxy_port}
+def print_records(
+    records: Sequence[T],
+    as_json: bool,
+    fields: Sequence[str],
+    headers: Sequence[str],
+    row: Callable[[T], Sequence[str]],
+) -> None:
+    """Prints `records` as a JSON list of their `fields`, or as a table of
+    `row(record)` under `headers`."""
+    if as_json:
+        print_json([fields_of(record, fields) for record in records])
+    else:
+        print_table(headers, [row(record) for record in records])
 
 
 @contextlib.contextmanager
