@@ -10,9 +10,12 @@ grant tokens, and hand out each cluster's proxy-agent manifest exactly once::
     cluster_id = registry.register_cluster("prod", provider="eks")
     token = registry.create_token("alice", ttl_seconds=3600)
     registry.grant("alice", cluster_id)
-    documents = registry.access_info(cluster_id, token)  # then ["Downloaded"]
+    documents = registry.access_info(cluster_id, token)  # then [clusteraccess.DOWNLOADED]
 
-Every failure is a `ClusterAccessError` with `.status`, `.code` and `.message`.
+Every failure is a `ClusterAccessError` with `.status`, `.code` and `.message`;
+`error_body(error)` is the API's JSON error body of one, and the functions
+named after the core's errors (`route_not_found()`, ...) make the errors of
+an HTTP front end in the core's words.
 """
 
 from ._core import (
@@ -25,12 +28,22 @@ from ._core import (
     Download,
     ForbiddenError,
     InternalError,
+    MethodNotAllowedError,
     NotFoundError,
     Region,
     Registry,
+    RequestHeaderFieldsTooLargeError,
     __version__,
+    bad_parameter,
+    error_body,
+    internal_error,
     is_valid_cluster_id,
+    malformed_request,
+    method_not_allowed,
     new_cluster_id,
+    not_configured,
+    request_head_too_large,
+    route_not_found,
     validate_cluster_id,
 )
 
@@ -44,11 +57,21 @@ __all__ = [
     "Download",
     "ForbiddenError",
     "InternalError",
+    "MethodNotAllowedError",
     "NotFoundError",
     "Region",
     "Registry",
+    "RequestHeaderFieldsTooLargeError",
     "__version__",
+    "bad_parameter",
+    "error_body",
+    "internal_error",
     "is_valid_cluster_id",
+    "malformed_request",
+    "method_not_allowed",
     "new_cluster_id",
+    "not_configured",
+    "request_head_too_large",
+    "route_not_found",
     "validate_cluster_id",
 ]

@@ -34,11 +34,43 @@ class ForbiddenError(ClusterAccessError):
 class NotFoundError(ClusterAccessError):
     """404: no such object."""
 
+class MethodNotAllowedError(ClusterAccessError):
+    """405: the route does not serve this HTTP method."""
+
 class ConflictError(ClusterAccessError):
     """409: the object exists already."""
 
+class RequestHeaderFieldsTooLargeError(ClusterAccessError):
+    """431: the HTTP request head is over its bounds."""
+
 class InternalError(ClusterAccessError):
-    """500: storage or crypto failure; nothing was recorded."""
+    """500: storage, crypto or configuration failure; nothing was recorded."""
+
+def error_body(error: ClusterAccessError) -> bytes:
+    """The API's error body of error, as the core writes it: {"error_code": ..., "error_msg": ...}."""
+
+# The errors of an HTTP front end, in the core's words (instances, to raise or answer with).
+
+def route_not_found() -> NotFoundError:
+    """404 UCS.01000005: no route of the API has this path."""
+
+def method_not_allowed(method: str) -> MethodNotAllowedError:
+    """405 UCS.01000008: the route does not serve method."""
+
+def malformed_request() -> BadRequestError:
+    """400 UCS.01000011: the bytes received are not a valid HTTP request."""
+
+def bad_parameter(parameter: str, reason: str) -> BadRequestError:
+    """400 UCS.01000011: parameter has a bad value; reason says what is wrong (never the value)."""
+
+def request_head_too_large(what: str) -> RequestHeaderFieldsTooLargeError:
+    """431 UCS.01000010: the request head is over its bounds; what says which."""
+
+def not_configured(what: str) -> InternalError:
+    """500 UCS.01000009: the installation lacks a setting; what names it and how to set it."""
+
+def internal_error() -> InternalError:
+    """500 UCS.01000007 "Internal error": a failure with no better name; the body says nothing more."""
 
 def is_valid_cluster_id(text: str) -> bool:
     """True when text is a Kubernetes UUID (k8s-uuid)."""

@@ -283,6 +283,30 @@ sys.modules["clusteraccess.service"] = service
     assert succeeded(result) == repr((str(cli.db), "127.0.0.1", 8080)) + "\n"
 
 
+@pytest.mark.parametrize("entry", [["-m", "clusteraccess", "serve"], ["-m", "clusteraccess.service"]],
+                         ids=["clusteraccess-serve", "python-m-clusteraccess.service"])
+def test_both_ways_to_serve_refuse_a_registry_that_does_not_exist(cli: Cli, entry: list[str]) -> None:
+    missing = cli.db.parent / "typo.db"
+    result = subprocess.run(
+        [sys.executable, *entry, "--db", str(missing), "--port", "1"],
+        capture_output=True, text=True, env=cli.env, cwd=cli.db.parent, timeout=60,
+    )
+    assert "no registry at" in one_line_error(result, 1)
+    assert not missing.exists()
+
+
+def test_python_m_clusteraccess_service_is_the_serve_command(cli: Cli, prepared: Prepared) -> None:
+    fake = """
+service = types.ModuleType("clusteraccess.service")
+service.serve = lambda db_path, host, port: print(repr((db_path, host, port)))
+from clusteraccess import service as real
+sys.modules["clusteraccess.service"] = service
+sys.exit(real.main())
+"""
+    result = run_main_with_service(cli, fake, "--host", "0.0.0.0", "--port", "9443")
+    assert succeeded(result) == repr((str(cli.db), "0.0.0.0", 9443)) + "\n"
+
+
 def test_serve_without_the_http_service_exits_2(cli: Cli, prepared: Prepared) -> None:
     result = run_main_with_service(cli, "sys.modules['clusteraccess.service'] = None", "serve")
     assert "clusteraccess[serve]" in one_line_error(result, 2)

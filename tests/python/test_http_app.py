@@ -101,7 +101,7 @@ def test_unexpected_exception_is_the_json_500_without_details(caplog: pytest.Log
         response = client_for(registry).get(f"/v1/clusters/{CLUSTER_ID}/accessinfo", headers={"X-Auth-Token": "t"})
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/json"
-    assert response.content == b'{"error_code":"UCS.01000007","error_msg":"Internal error"}'
+    assert response.content == b'{"error_code": "UCS.01000007", "error_msg": "Internal error"}'
     jsonschema.validate(response.json(), ERROR_BODY)
     for leak in ("Traceback", "/var/lib", "UPDATE", "registry.db", "RuntimeError"):
         assert leak not in response.text

@@ -15,7 +15,9 @@ ERRORS = {
     "BadRequestError": 400,
     "ForbiddenError": 403,
     "NotFoundError": 404,
+    "MethodNotAllowedError": 405,
     "ConflictError": 409,
+    "RequestHeaderFieldsTooLargeError": 431,
     "InternalError": 500,
 }
 

@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's rules table, in order, through Registry.access_info."""
+"""Every row of docs/contract.md's rules table, in order, through Registry.access_info."""
 
 from __future__ import annotations
 

@@ -165,7 +165,8 @@ def test_registry_constructor_matches() -> None:
     assert_same_signature("Registry.__init__", runtime_signature(_core.Registry.__init__), stub)
 
 
-EXCEPTIONS = ["ClusterAccessError", "BadRequestError", "ForbiddenError", "NotFoundError", "ConflictError",
+EXCEPTIONS = ["ClusterAccessError", "BadRequestError", "ForbiddenError", "NotFoundError", "MethodNotAllowedError",
+              "ConflictError", "RequestHeaderFieldsTooLargeError",
               "InternalError"]
 
 

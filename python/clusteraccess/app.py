@@ -1,0 +1,174 @@
+"""The ASGI application of the HTTP service: the routes, and the middleware
+every request passes through.
+
+- Every response carries ``X-Request-Id`` (a sane incoming one,
+  ``[A-Za-z0-9-]{1,64}``, is kept; otherwise a new uuid4 hex) and every
+  request writes one JSON access-log line: never the token, never the query
+  string.
+- Unknown routes are 404, wrong methods 405 (with ``Allow``), anything
+  unexpected 500 ``Internal error``: always the core's error body, in the
+  core's vocabulary; the exception is logged server-side with the request
+  id, never sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Optional
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Send
+
+from ._core import ClusterAccessError, internal_error, malformed_request, method_not_allowed, route_not_found
+from .endpoints import AccessInfoEndpoint, AccessInfoRegistry, Service
+from .http_request import request_id
+from .http_response import JsonResponse, error_response
+from .service_logging import AccessLog, Scope
+
+__all__ = ["ACCESS_INFO_PATH", "RequestContext", "create_app", "openapi_document"]
+
+log = logging.getLogger("clusteraccess.service")
+
+ACCESS_INFO_PATH = "/v1/clusters/{clusterid}/accessinfo"
+# Scope key this module adds to each HTTP request's ASGI scope.
+_SCOPE_REQUEST_ID = "clusteraccess.request_id"
+_INTERNAL_ERROR = internal_error()
+
+
+class RequestContext:
+    """Gives every request an id (X-Request-Id), logs it, and turns any
+    exception that escapes the application into the JSON 500.
+
+    It also dispatches the hot path: a GET of /v1/clusters/{clusterid}/accessinfo
+    goes straight to `AccessInfoEndpoint.respond`, skipping Starlette's
+    exception middleware, router and send wrappers, which together cost more
+    than the core's whole work. Everything else (other routes, other methods,
+    paths that only look like the endpoint) goes through the Starlette
+    application.
+    """
+
+    def __init__(
+        self, app: ASGIApp, access_log: Optional[AccessLog] = None, fast_path: Optional[AccessInfoEndpoint] = None
+    ) -> None:
+        self.app = app
+        self.access_log = access_log or AccessLog()
+        self.fast_path = fast_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope["headers"])
+        rid_text = rid.decode("ascii")
+        scope[_SCOPE_REQUEST_ID] = rid_text
+        recorder = None
+        status = 0
+        try:
+            response = None
+            if self.fast_path is not None and scope["method"] == "GET":
+                response = await self.fast_path.respond(scope)
+            if response is not None:
+                status = response.status_code
+                response.raw_headers.append((b"x-request-id", rid))
+                await response(scope, receive, send)
+            else:
+                recorder = _StatusRecorder(send, rid)
+                await self.app(scope, receive, recorder)
+                status = recorder.status
+        except Exception:
+            log.exception("unhandled exception", extra={"request_id": rid_text})
+            response = error_response(_INTERNAL_ERROR, scope, headers=[(b"x-request-id", rid)])
+            if recorder is not None:
+                status = recorder.status
+            if status == 0:
+                status = response.status_code
+                await response(scope, receive, send)
+        finally:
+            self.access_log.write(scope, status, started, rid_text)
+
+
+class _StatusRecorder:
+    """An ASGI send that adds X-Request-Id to the response and notes its status."""
+
+    def __init__(self, send: Send, rid: bytes) -> None:
+        self.send = send
+        self.rid = rid
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            message["headers"] = [*message.get("headers", ()), (b"x-request-id", self.rid)]
+        await self.send(message)
+
+
+async def _http_error(request: Request, exc: Exception) -> JsonResponse:
+    """404/405 (and any other HTTPException) with the core's error body."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = exc.headers if isinstance(exc, HTTPException) and exc.headers else {}
+    error: ClusterAccessError
+    if status == 404:
+        error = route_not_found()
+    elif status == 405:
+        error = method_not_allowed(request.method)
+    elif status < 500:
+        error = malformed_request()
+    else:
+        error = _INTERNAL_ERROR
+    raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    return error_response(error, request.scope, status=status, headers=raw_headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JsonResponse:
+    """Last resort behind RequestContext: the JSON 500, nothing leaked."""
+    return error_response(_INTERNAL_ERROR, request.scope)
+
+
+def openapi_document() -> bytes:
+    """The package's openapi.json, as bytes."""
+    return resources.files("clusteraccess").joinpath("openapi.json").read_bytes()
+
+
+def create_app(registry: AccessInfoRegistry, *, access_log: Optional[AccessLog] = None) -> Starlette:
+    """The ASGI application serving registry (shared by all requests and threads).
+
+    The lifespan's shutdown, which uvicorn runs after in-flight requests have
+    finished, lets go of the registry.
+    """
+    service = Service(registry, openapi_document())
+    access_log = access_log or AccessLog()
+    endpoint = AccessInfoEndpoint(service)
+    access_info = Route(ACCESS_INFO_PATH.replace("{clusterid}", "{clusterid:path}"), endpoint, methods=["GET"])
+    access_info.methods = {"GET"}  # no implicit HEAD: see AccessInfoEndpoint
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            service.close()
+            access_log.flush()
+
+    app = Starlette(
+        routes=[
+            access_info,
+            Route("/healthz", service.healthz, methods=["GET"]),
+            Route("/openapi.json", service.openapi_json, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestContext, access_log=access_log, fast_path=endpoint)],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False  # a redirect would not carry the JSON body
+    app.state.service = service
+    return app

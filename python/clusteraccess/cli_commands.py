@@ -1,0 +1,220 @@
+"""The commands of the `clusteraccess` command line, one function each.
+
+Each takes the parsed arguments and returns the exit status; failures are
+raised (`ClusterAccessError`, `CommandError`, `OSError`) for `cli.main` to
+report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable
+
+from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body
+from .cli_output import (
+    CLUSTER_FIELDS,
+    DOWNLOAD_FIELDS,
+    REGION_FIELDS,
+    CommandError,
+    fields_of,
+    format_endpoint,
+    format_time,
+    manifest_output,
+    print_json,
+    print_records,
+)
+
+__all__ = ["COMMANDS", "EXIT_CODES", "TOKEN_ENV", "exit_code", "open_registry", "require_registry"]
+
+TOKEN_ENV = "CLUSTERACCESS_TOKEN"
+
+# The HTTP status of a ClusterAccessError without its middle zero.
+EXIT_CODES = {400: 40, 403: 43, 404: 44, 409: 49, 500: 50}
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def require_registry(path: str) -> None:
+    """Fails unless there is a registry file at `path` (only `init` creates one)."""
+    if not os.path.exists(path):
+        raise CommandError(f"no registry at {path} (run `clusteraccess init` first, or give --db)")
+
+
+def open_registry(args: argparse.Namespace) -> Registry:
+    """Opens the registry at --db, which `init` must have created."""
+    require_registry(args.db)
+    return Registry(args.db)
+
+
+def exit_code(error: ClusterAccessError) -> int:
+    """The exit status for `error` (see cli.EXIT_STATUS_HELP)."""
+    return EXIT_CODES.get(error.status, 1)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Creates or opens the registry (making its CA) and applies the settings given."""
+    registry = Registry(args.db)
+    if args.public_endpoint is not None:
+        registry.set_public_endpoint(*args.public_endpoint)
+    for name, host, proxy_port in args.region:
+        registry.add_region(name, host, proxy_port)
+    if args.agent_image is not None:
+        registry.set_agent_image(args.agent_image)
+
+    public = registry.public_endpoint()
+    print(f"registry:        {registry.path}")
+    print(f"public endpoint: {format_endpoint(*public) if public else '(not set)'}")
+    print(f"agent image:     {registry.agent_image()}")
+    for region in registry.regions():
+        print(f"region {region.name}: {format_endpoint(region.proxy_host, region.proxy_port)}")
+    return 0
+
+
+def cmd_ca_cert(args: argparse.Namespace) -> int:
+    """Prints the CA certificate that signs agent certificates (for the proxy server)."""
+    sys.stdout.write(open_registry(args).ca_certificate_pem())
+    return 0
+
+
+def cmd_region_add(args: argparse.Namespace) -> int:
+    """Adds a region or updates its proxy server."""
+    open_registry(args).add_region(args.name, args.host, args.port)
+    return 0
+
+
+def cmd_region_list(args: argparse.Namespace) -> int:
+    """Lists the regions."""
+    print_records(
+        open_registry(args).regions(), args.json, REGION_FIELDS, ["NAME", "PROXY HOST", "PROXY PORT"],
+        lambda r: [r.name, r.proxy_host, str(r.proxy_port)],
+    )
+    return 0
+
+
+def cmd_cluster_register(args: argparse.Namespace) -> int:
+    """Registers a cluster and prints its id."""
+    cluster_id = open_registry(args).register_cluster(
+        args.name,
+        provider=args.provider,
+        category=args.category,
+        network=args.network,
+        cluster_id=args.id,
+    )
+    print(cluster_id)
+    return 0
+
+
+def cmd_cluster_list(args: argparse.Namespace) -> int:
+    """Lists the clusters, oldest first."""
+    print_records(
+        open_registry(args).clusters(), args.json, CLUSTER_FIELDS,
+        ["ID", "NAME", "CATEGORY", "PROVIDER", "NETWORK", "CREATED", "DOWNLOADED"],
+        lambda c: [c.id, c.name, c.category, c.provider, c.network, format_time(c.created_at),
+                   format_time(c.downloaded_at)],
+    )
+    return 0
+
+
+def cmd_cluster_show(args: argparse.Namespace) -> int:
+    """Shows one cluster."""
+    cluster = open_registry(args).cluster(args.cluster_id)
+    if args.json:
+        print_json(fields_of(cluster, CLUSTER_FIELDS))
+        return 0
+    times = {"created_at": format_time(cluster.created_at), "downloaded_at": format_time(cluster.downloaded_at)}
+    for key, value in {**fields_of(cluster, CLUSTER_FIELDS), **times}.items():
+        print(f"{key + ':':<19} {'-' if value is None else value}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    """Creates a token for a principal and prints it (only once: just its hash is stored)."""
+    print(open_registry(args).create_token(args.principal, ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    """Revokes a token."""
+    token = sys.stdin.readline().strip() if args.token == "-" else args.token
+    open_registry(args).revoke_token(token)
+    return 0
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    """Allows a principal to query a cluster's access information."""
+    open_registry(args).grant(args.principal, args.cluster_id)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Withdraws a grant."""
+    open_registry(args).revoke_grant(args.principal, args.cluster_id)
+    return 0
+
+
+def cmd_accessinfo(args: argparse.Namespace) -> int:
+    """GET /v1/clusters/{clusterid}/accessinfo: writes the manifest; once downloaded, prints the API's Downloaded answer."""
+    registry = open_registry(args)
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    # The output file is created before asking: the manifest can be had only once.
+    with manifest_output(args.output) as output:
+        try:
+            documents = registry.access_info(
+                args.cluster_id, token, vpcendpoint=args.vpcendpoint, region=args.region
+            )
+        except ClusterAccessError as error:
+            print(error_body(error).decode(), file=sys.stderr)
+            return exit_code(error)
+        if documents == [DOWNLOADED]:
+            print(json.dumps(documents))
+            return 0
+        output.write("---\n".join(documents))
+    return 0
+
+
+def cmd_downloads(args: argparse.Namespace) -> int:
+    """Lists the audit records of all downloads, oldest first."""
+    print_records(
+        open_registry(args).downloads(), args.json, DOWNLOAD_FIELDS,
+        ["CLUSTER ID", "PRINCIPAL", "DOWNLOADED", "SERIAL", "NETWORK", "REGION", "VPCENDPOINT"],
+        lambda d: [d.cluster_id, d.principal, format_time(d.downloaded_at), d.certificate_serial, d.network,
+                   d.region or "-", d.vpcendpoint or "-"],
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serves GET /v1/clusters/{clusterid}/accessinfo over HTTP until interrupted."""
+    require_registry(args.db)
+    try:
+        service = importlib.import_module("clusteraccess.service")
+    except ModuleNotFoundError as error:
+        raise CommandError(
+            f"the HTTP service is not available (no module named {error.name!r}); "
+            "install it with: pip install 'clusteraccess[serve]'",
+            exit_code=2,
+        ) from None
+    service.serve(args.db, args.host, args.port)
+    return 0
+
+
+COMMANDS: dict[str, Handler] = {
+    "init": cmd_init,
+    "ca-cert": cmd_ca_cert,
+    "region add": cmd_region_add,
+    "region list": cmd_region_list,
+    "cluster register": cmd_cluster_register,
+    "cluster list": cmd_cluster_list,
+    "cluster show": cmd_cluster_show,
+    "token create": cmd_token_create,
+    "token revoke": cmd_token_revoke,
+    "grant": cmd_grant,
+    "revoke": cmd_revoke,
+    "accessinfo": cmd_accessinfo,
+    "downloads": cmd_downloads,
+    "serve": cmd_serve,
+}
