@@ -175,6 +175,12 @@ PYBIND11_MODULE(_core, m) {
             h.run([&](ca::Registry& r) { r.revoke_grant(principal, parse_id(cluster_id)); });
           },
           py::arg("principal"), py::arg("cluster_id"))
-      .def("downloads", call(&ca::Registry::downloads));
+      .def("downloads", call(&ca::Registry::downloads))
+      .def(
+          "backup",
+          [](const RegistryHandle& h, const std::filesystem::path& destination) {
+            h.run([&](ca::Registry& r) { r.backup(destination.string()); });
+          },
+          py::arg("destination"));
   ca::python::bind_access_info(m.attr("Registry"));
 }

@@ -167,4 +167,6 @@ std::variant<AccessInfo, Error> Registry::try_access_info(const AccessRequest& r
 
 std::vector<DownloadRecord> Registry::downloads() const { return impl_->store->downloads(); }
 
+void Registry::backup(const std::string& destination) const { impl_->store->backup(destination); }
+
 }  // namespace clusteraccess

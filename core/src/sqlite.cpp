@@ -63,6 +63,26 @@ std::string Connection::enable_wal(std::chrono::milliseconds budget) {
   }
 }
 
+void backup(Connection& source, Connection& destination) {
+  struct Finish {
+    void operator()(sqlite3_backup* backup) const noexcept { sqlite3_backup_finish(backup); }
+  };
+  std::unique_ptr<sqlite3_backup, Finish> copy(
+      sqlite3_backup_init(destination.get(), "main", source.get(), "main"));
+  if (!copy) check(sqlite3_errcode(destination.get()));
+  auto pause = std::chrono::milliseconds(1);
+  while (true) {
+    // All pages in one step: the source's read lock is held for the copy
+    // only, and a concurrent writer cannot restart it halfway.
+    const int rc = sqlite3_backup_step(copy.get(), -1);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) check(rc);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+  check(sqlite3_backup_finish(copy.release()));
+}
+
 void Statement::Finalize::operator()(sqlite3_stmt* statement) const noexcept {
   sqlite3_finalize(statement);
 }

@@ -54,6 +54,13 @@ class Connection {
   std::unique_ptr<sqlite3, Close> db_;
 };
 
+/// Copies the whole database of `source` into `destination` (an open, empty
+/// database) with SQLite's online backup API: a consistent snapshot, taken
+/// while other connections go on reading and writing. A writer that changes
+/// the source mid-copy makes the copy start over, so it always ends with one
+/// committed state.
+void backup(Connection& source, Connection& destination);
+
 /// A prepared statement, kept for reuse. Bind indexes start at 1, columns at 0.
 class Statement {
  public:

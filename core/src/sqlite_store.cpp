@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "clusteraccess/error.hpp"
+#include "private_file.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
 
@@ -463,6 +464,20 @@ std::vector<DownloadRecord> SqliteStore::downloads() {
                                  select.column_optional_text(5), select.column_optional_text(6)});
   }
   return out;
+}
+
+void SqliteStore::backup(const std::string& destination) {
+  // The copy holds the sealed CA key and every grant: it is created private
+  // (0600, exclusive, no symlink followed) before SQLite writes a byte to it.
+  private_file::create(destination, {}, "backup file");
+  try {
+    sqlite::Connection copy(destination, /*create=*/false, busy_timeout_);
+    const Lease lease = borrow();
+    sqlite::backup(lease->db, copy);
+  } catch (...) {
+    ::unlink(destination.c_str());
+    throw;
+  }
 }
 
 }  // namespace clusteraccess

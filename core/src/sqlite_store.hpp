@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
   RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) override;
   bool record_download(const DownloadCommit& commit) override;
   std::vector<DownloadRecord> downloads() override;
+  void backup(const std::string& destination) override;
 
  private:
   struct Session;

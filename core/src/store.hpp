@@ -162,6 +162,16 @@ class Store {
 
   /// Every audit record, in the order they were recorded.
   virtual std::vector<DownloadRecord> downloads() = 0;
+
+  // --- operations ---------------------------------------------------------------
+
+  /// Writes a consistent snapshot of everything stored (one committed state,
+  /// never a half-written download) to a new file at `destination`, created
+  /// with mode 0600 and never over an existing file, while other callers go
+  /// on. Throws, and leaves no file behind, when it cannot. A backend whose
+  /// database is not a file refuses with `Error::not_configured`, naming the
+  /// database's own backup tool.
+  virtual void backup(const std::string& destination) = 0;
 };
 
 }  // namespace clusteraccess

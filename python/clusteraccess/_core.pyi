@@ -208,3 +208,6 @@ class Registry:
         first download, [DOWNLOADED] afterwards."""
     def downloads(self) -> list[Download]:
         """The audit records of all downloads, oldest first."""
+    def backup(self, destination: str | os.PathLike[str]) -> None:
+        """A consistent online copy of the registry in a new 0600 file; an existing
+        file is refused. The master key file is not part of it."""

@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="write the manifest to FILE, created with mode 0600 (never overwritten)")
 
     commands.add("downloads").add_argument("--json", action="store_true", help="print JSON")
+    commands.add("backup").add_argument(
+        "destination", metavar="DEST", help="the copy to write: a new file, created with mode 0600")
 
     serve = commands.add("serve")
     # Also after the command, so that `python -m clusteraccess.service --db PATH`

@@ -187,6 +187,12 @@ def cmd_downloads(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Writes a consistent online copy of the registry to a new file."""
+    open_registry(args).backup(args.destination)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serves GET /v1/clusters/{clusterid}/accessinfo over HTTP until interrupted."""
     require_registry(args.db)
@@ -216,5 +222,6 @@ COMMANDS: dict[str, Handler] = {
     "revoke": cmd_revoke,
     "accessinfo": cmd_accessinfo,
     "downloads": cmd_downloads,
+    "backup": cmd_backup,
     "serve": cmd_serve,
 }

@@ -107,6 +107,16 @@ class Registry {
   /// The audit records of all downloads, oldest first.
   std::vector<DownloadRecord> downloads() const;
 
+  // --- operations -------------------------------------------------------------
+
+  /// Writes a consistent online copy of the registry to a new file at
+  /// `destination` (mode 0600; an existing file is refused) while other
+  /// callers go on. The master key file is not part of it: back it up
+  /// separately and keep it apart from the copy. Restoring an older copy
+  /// forgets the downloads made since, so their clusters could be downloaded
+  /// again; see the README, "State and backups".
+  void backup(const std::string& destination) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
