@@ -20,17 +20,20 @@ step "1. The main job from the command line"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 db="$work/registry.db"
-set -x
-clusteraccess --db "$db" init --public-endpoint proxy.example.com:30123
+# Commands are shown before they run (not with set -x, which would print the
+# token as it is assigned); the token goes through a 0600 file, never an argument.
+run() { printf '$ %s\n' "$*"; "$@"; }
+run clusteraccess --db "$db" init --public-endpoint proxy.example.com:30123
 cid="$(clusteraccess --db "$db" cluster register onboarding-demo --provider eks --network public)"
-token="$(clusteraccess --db "$db" token create alice --ttl 3600)"
-clusteraccess --db "$db" grant alice "$cid"
-clusteraccess --db "$db" accessinfo "$cid" --token "$token" -o "$work/proxy-agent.yaml"
-{ set +x; } 2>/dev/null
+printf '$ clusteraccess --db %s cluster register onboarding-demo ...   -> %s\n' "$db" "$cid"
+(umask 077; clusteraccess --db "$db" token create alice --ttl 3600 > "$work/token")
+printf '$ clusteraccess --db %s token create alice --ttl 3600 > %s   (0600, not shown)\n' "$db" "$work/token"
+run clusteraccess --db "$db" grant alice "$cid"
+run clusteraccess --db "$db" accessinfo "$cid" --token-file "$work/token" -o "$work/proxy-agent.yaml"
 ls -l "$work/proxy-agent.yaml"
 grep -E '^(kind|  name):' "$work/proxy-agent.yaml"
 step "   ... and again: the key is handed out once only"
-clusteraccess --db "$db" accessinfo "$cid" --token "$token"
+run clusteraccess --db "$db" accessinfo "$cid" --token-file "$work/token"
 clusteraccess --db "$db" downloads
 
 step "2. The HTTP service"
@@ -50,26 +53,25 @@ if [ ! -f demo/token ]; then
   printf 'public=%s\nprivate=%s\ncce=%s\n' "$public_id" "$private_id" "$cce_id" > demo/clusters
 fi
 . demo/clusters
-demo_token="$(cat demo/token)"
 base="http://127.0.0.1:$port/v1/clusters"
 cat <<CURL
 Demo registry: $demo_db (DEMO_RESET=1 starts afresh). Paste these into another terminal:
 
   # 200: the manifest of the public cluster (first call only), then 200 ["Downloaded"]
-  curl -s -H 'X-Auth-Token: $demo_token' $base/$public/accessinfo
-  curl -s -H 'X-Auth-Token: $demo_token' $base/$public/accessinfo
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" $base/$public/accessinfo
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" $base/$public/accessinfo
 
   # 200: the private cluster's manifest, through a VPC endpoint in region eu-de
-  curl -s -H 'X-Auth-Token: $demo_token' '$base/$private/accessinfo?vpcendpoint=192.168.0.10&region=eu-de'
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" '$base/$private/accessinfo?vpcendpoint=192.168.0.10&region=eu-de'
 
   # 400: not a Kubernetes UUID; a CCE cluster; a private cluster without vpcendpoint
-  curl -s -H 'X-Auth-Token: $demo_token' $base/NOT-A-UUID/accessinfo
-  curl -s -H 'X-Auth-Token: $demo_token' $base/$cce/accessinfo
-  curl -s -H 'X-Auth-Token: $demo_token' '$base/$private/accessinfo?region=eu-de'
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" $base/NOT-A-UUID/accessinfo
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" $base/$cce/accessinfo
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" '$base/$private/accessinfo?region=eu-de'
 
   # 403: no token; a cluster that does not exist (same body as "not allowed")
   curl -s $base/$public/accessinfo
-  curl -s -H 'X-Auth-Token: $demo_token' $base/00000000-0000-0000-0000-000000000000/accessinfo
+  curl -s -H "X-Auth-Token: \$(cat demo/token)" $base/00000000-0000-0000-0000-000000000000/accessinfo
 
   # the OpenAPI description
   curl -s http://127.0.0.1:$port/openapi.json

@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("--ttl", metavar="SECONDS", type=ttl, default=86400,
                               help="lifetime in seconds (default: 86400)")
     token_revoke = commands.add("token revoke")
-    token_revoke.add_argument("token", metavar="TOKEN", help="the token, or - to read it from stdin")
+    token_revoke.add_argument("token", metavar="TOKEN", nargs="?",
+                              help=f"the token: - reads it from stdin (default: ${TOKEN_ENV})")
+    token_revoke.add_argument("--token-file", metavar="FILE", help="read the token from the first line of FILE")
 
     for name in ("grant", "revoke"):
         grant = commands.add(name)
@@ -159,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     accessinfo = commands.add("accessinfo")
     accessinfo.add_argument("cluster_id", metavar="CLUSTER_ID")
-    accessinfo.add_argument("--token", metavar="T", help=f"the X-Auth-Token (default: ${TOKEN_ENV})")
+    accessinfo.add_argument("--token", metavar="T",
+                            help=f"the X-Auth-Token; - reads it from stdin (default: ${TOKEN_ENV})")
+    accessinfo.add_argument("--token-file", metavar="FILE", help="read the X-Auth-Token from the first line of FILE")
     accessinfo.add_argument("--vpcendpoint", metavar="IP",
                             help="private network: the VPC endpoint's IP address")
     accessinfo.add_argument("--region", metavar="R", help="private network: the access region")

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import Optional
 
 from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body
 from .cli_output import (
@@ -48,6 +49,34 @@ def open_registry(args: argparse.Namespace) -> Registry:
     """Opens the registry at --db, which `init` must have created."""
     require_registry(args.db)
     return Registry(args.db)
+
+
+def read_token(args: argparse.Namespace) -> Optional[str]:
+    """The token of a command, from --token-file FILE, --token - (a line of
+    standard input), $CLUSTERACCESS_TOKEN, or --token TOKEN, which still works
+    but warns: other users can read a process's arguments (ps, /proc)."""
+    if args.token_file is not None and args.token is not None:
+        raise CommandError("give either --token or --token-file, not both", exit_code=2)
+    if args.token_file is not None:
+        with open(args.token_file, encoding="utf-8") as file:
+            return _one_line(file.readline(), "--token-file")
+    if args.token == "-":
+        return _one_line(sys.stdin.readline(), "standard input")
+    if args.token is not None:
+        print(
+            "clusteraccess: warning: a token on the command line can be read by other users; "
+            f"use --token -, --token-file FILE or ${TOKEN_ENV}",
+            file=sys.stderr,
+        )
+        return str(args.token)
+    return os.environ.get(TOKEN_ENV)
+
+
+def _one_line(line: str, source: str) -> str:
+    token = line.strip()
+    if not token:
+        raise CommandError(f"no token in {source}")
+    return token
 
 
 def exit_code(error: ClusterAccessError) -> int:
@@ -139,7 +168,9 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     """Revokes a token."""
-    token = sys.stdin.readline().strip() if args.token == "-" else args.token
+    token = read_token(args)
+    if token is None:
+        raise CommandError(f"no token given (TOKEN, --token-file FILE or ${TOKEN_ENV})", exit_code=2)
     open_registry(args).revoke_token(token)
     return 0
 
@@ -159,7 +190,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 def cmd_accessinfo(args: argparse.Namespace) -> int:
     """GET /v1/clusters/{clusterid}/accessinfo: writes the manifest; once downloaded, prints the API's Downloaded answer."""
     registry = open_registry(args)
-    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    token = read_token(args)
     # The output file is created before asking: the manifest can be had only once.
     with manifest_output(args.output) as output:
         try:

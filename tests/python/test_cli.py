@@ -111,12 +111,12 @@ def test_init_register_grant_then_download_once(cli: Cli, manifest_of: ManifestO
     succeeded(cli("grant", "alice", cluster_id))
 
     output = cli.db.parent / "agent.yaml"
-    assert succeeded(cli("accessinfo", cluster_id, "--token", token, "-o", str(output))) == ""
+    assert succeeded(cli("accessinfo", cluster_id, "--token", "-", "-o", str(output), stdin=token)) == ""
     assert stat.S_IMODE(output.stat().st_mode) == 0o600
     manifest = manifest_of([output.read_text()])
     assert manifest.args["agent-id"] == cluster_id
 
-    again = succeeded(cli("accessinfo", cluster_id, "--token", token))
+    again = succeeded(cli("accessinfo", cluster_id, "--token", "-", stdin=token))
     assert json.loads(again) == ["Downloaded"]
     (record,) = json.loads(succeeded(cli("downloads", "--json")))
     assert (record["cluster_id"], record["principal"]) == (cluster_id, "alice")
@@ -151,8 +151,8 @@ def test_accessinfo_prints_the_manifest_without_output_file(
     cli: Cli, prepared: Prepared, manifest_of: ManifestOf
 ) -> None:
     stdout = succeeded(
-        cli("accessinfo", prepared.private_cluster, "--token", prepared.token,
-            "--vpcendpoint", "10.1.2.3", "--region", "eu-de")
+        cli("accessinfo", prepared.private_cluster, "--token", "-",
+            "--vpcendpoint", "10.1.2.3", "--region", "eu-de", stdin=prepared.token)
     )
     manifest = manifest_of([stdout])
     assert manifest.pod_spec["hostAliases"] == [{"ip": "10.1.2.3", "hostnames": ["proxy.eu-de.example.com"]}]
@@ -173,16 +173,16 @@ def test_accessinfo_takes_the_token_and_db_from_the_environment(
 
 
 def test_forbidden_prints_the_error_body_and_exits_43(cli: Cli, prepared: Prepared) -> None:
-    body = error_body(cli("accessinfo", prepared.public_cluster, "--token", "cat_wrong"), 43)
+    body = error_body(cli("accessinfo", prepared.public_cluster, "--token", "-", stdin="cat_wrong"), 43)
     assert body["error_code"] == "UCS.01000004"
     body = error_body(cli("accessinfo", prepared.public_cluster), 43)
     assert body["error_code"] == "UCS.01000004"
 
 
 def test_bad_request_prints_the_error_body_and_exits_40(cli: Cli, prepared: Prepared) -> None:
-    body = error_body(cli("accessinfo", "not-a-uuid", "--token", prepared.token), 40)
+    body = error_body(cli("accessinfo", "not-a-uuid", "--token", "-", stdin=prepared.token), 40)
     assert body["error_code"] == "UCS.01000011"
-    body = error_body(cli("accessinfo", prepared.private_cluster, "--token", prepared.token), 40)
+    body = error_body(cli("accessinfo", prepared.private_cluster, "--token", "-", stdin=prepared.token), 40)
     assert "vpcendpoint" in body["error_msg"]
 
 
@@ -191,23 +191,23 @@ def test_output_file_is_never_overwritten_and_the_download_is_not_spent(
 ) -> None:
     existing = cli.db.parent / "existing.yaml"
     existing.write_text("keep me\n")
-    result = cli("accessinfo", prepared.public_cluster, "--token", prepared.token, "-o", str(existing))
+    result = cli("accessinfo", prepared.public_cluster, "--token", "-", "-o", str(existing), stdin=prepared.token)
     assert "exists" in one_line_error(result, 1)
     assert existing.read_text() == "keep me\n"
 
     fresh = cli.db.parent / "fresh.yaml"
-    succeeded(cli("accessinfo", prepared.public_cluster, "--token", prepared.token, "-o", str(fresh)))
+    succeeded(cli("accessinfo", prepared.public_cluster, "--token", "-", "-o", str(fresh), stdin=prepared.token))
     assert manifest_of([fresh.read_text()]).args["agent-id"] == prepared.public_cluster
 
 
 def test_no_output_file_is_left_when_there_is_no_manifest(cli: Cli, prepared: Prepared) -> None:
     refused = cli.db.parent / "refused.yaml"
-    error_body(cli("accessinfo", prepared.public_cluster, "--token", "cat_wrong", "-o", str(refused)), 43)
+    error_body(cli("accessinfo", prepared.public_cluster, "--token", "-", "-o", str(refused), stdin="cat_wrong"), 43)
     assert not refused.exists()
 
-    succeeded(cli("accessinfo", prepared.public_cluster, "--token", prepared.token, "-o", str(cli.db.parent / "a")))
+    succeeded(cli("accessinfo", prepared.public_cluster, "--token", "-", "-o", str(cli.db.parent / "a"), stdin=prepared.token))
     downloaded = cli.db.parent / "downloaded.yaml"
-    stdout = succeeded(cli("accessinfo", prepared.public_cluster, "--token", prepared.token, "-o", str(downloaded)))
+    stdout = succeeded(cli("accessinfo", prepared.public_cluster, "--token", "-", "-o", str(downloaded), stdin=prepared.token))
     assert json.loads(stdout) == ["Downloaded"]
     assert not downloaded.exists()
 
@@ -221,11 +221,9 @@ def test_no_output_file_is_left_when_there_is_no_manifest(cli: Cli, prepared: Pr
         (["cluster", "register", "cli-public", "--provider", "eks"], 49),
         (["cluster", "register", "cce-one", "--provider", "eks", "--category", "self"], 40),
         (["revoke", "bob", "00000000-0000-0000-0000-000000000000"], 44),
-        (["token", "revoke", "cat_unknown"], 44),
         (["init", "--agent-image", "Not An Image"], 40),
     ],
-    ids=["grant-unknown", "show-unknown", "show-bad-id", "duplicate", "bad-provider", "revoke-none",
-         "revoke-token", "bad-image"],
+    ids=["grant-unknown", "show-unknown", "show-bad-id", "duplicate", "bad-provider", "revoke-none", "bad-image"],
 )
 def test_refused_admin_commands_print_one_line_and_exit_by_status(
     cli: Cli, prepared: Prepared, args: list[str], exit_code: int
@@ -233,9 +231,13 @@ def test_refused_admin_commands_print_one_line_and_exit_by_status(
     assert "Traceback" not in one_line_error(cli(*args), exit_code)
 
 
+def test_revoking_an_unknown_token_prints_one_line_and_exits_44(cli: Cli, prepared: Prepared) -> None:
+    assert "Traceback" not in one_line_error(cli("token", "revoke", "-", stdin="cat_unknown\n"), 44)
+
+
 def test_token_revoke_reads_the_token_from_stdin(cli: Cli, prepared: Prepared) -> None:
     succeeded(cli("token", "revoke", "-", stdin=prepared.token + "\n"))
-    error_body(cli("accessinfo", prepared.public_cluster, "--token", prepared.token), 43)
+    error_body(cli("accessinfo", prepared.public_cluster, "--token", "-", stdin=prepared.token), 43)
 
 
 def test_commands_other_than_init_need_an_existing_registry(cli: Cli) -> None:
@@ -321,3 +323,43 @@ def test_help_documents_the_exit_status(cli: Cli) -> None:
 
 def test_ca_cert_prints_the_registry_ca(cli: Cli, prepared: Prepared) -> None:
     assert succeeded(cli("ca-cert")) == Registry(str(cli.db)).ca_certificate_pem()
+
+
+# --- tokens stay off the command line -------------------------------------------
+
+
+def test_accessinfo_reads_the_token_from_stdin_with_a_dash(cli: Cli, prepared: Prepared, manifest_of: ManifestOf) -> None:
+    result = cli("accessinfo", prepared.public_cluster, "--token", "-", stdin=prepared.token + "\n")
+    assert manifest_of([succeeded(result)]).args["agent-id"] == prepared.public_cluster
+    # "-" is never taken for the token itself: the next call is judged with the real one.
+    assert json.loads(succeeded(cli("accessinfo", prepared.public_cluster, "--token", "-", stdin=prepared.token))) == [
+        "Downloaded"
+    ]
+
+
+def test_accessinfo_reads_the_token_from_a_file_or_the_environment(cli: Cli, prepared: Prepared) -> None:
+    token_file = cli.db.parent / "token"
+    token_file.write_text(prepared.token + "\n")
+    assert succeeded(cli("accessinfo", prepared.public_cluster, "--token-file", str(token_file)))
+    again = succeeded(cli("accessinfo", prepared.public_cluster, env={"CLUSTERACCESS_TOKEN": prepared.token}))
+    assert json.loads(again) == ["Downloaded"]
+
+
+def test_a_token_on_the_command_line_works_but_warns_without_echoing_it(cli: Cli, prepared: Prepared) -> None:
+    result = cli("accessinfo", prepared.public_cluster, "--token", prepared.token)
+    assert result.returncode == 0 and "kind: Secret" in result.stdout
+    assert "warning" in result.stderr and "--token-file" in result.stderr
+    assert prepared.token not in result.stderr
+
+
+def test_an_empty_or_missing_token_source_is_refused_before_the_download(cli: Cli, prepared: Prepared) -> None:
+    output = cli.db.parent / "never.yaml"
+    empty = cli("accessinfo", prepared.public_cluster, "--token", "-", "-o", str(output), stdin="\n")
+    assert empty.returncode == 1 and "no token" in empty.stderr
+    missing = cli("accessinfo", prepared.public_cluster, "--token-file", str(cli.db.parent / "absent"))
+    assert missing.returncode == 1
+    both = cli("accessinfo", prepared.public_cluster, "--token", "-", "--token-file", "x", stdin=prepared.token)
+    assert both.returncode == 2
+    assert not output.exists()
+    # Nothing was used up: the download is still there to be had.
+    assert "kind: Secret" in succeeded(cli("accessinfo", prepared.public_cluster, "--token", "-", stdin=prepared.token))

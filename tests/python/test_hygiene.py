@@ -180,6 +180,7 @@ def api_calls(token: str) -> dict[str, Optional[Callable[[Registry], Any]]]:
         "access_info": lambda r: [r.access_info(SECOND_ID, token), r.access_info(SECOND_ID, token)],
         "add_region": lambda r: r.add_region("ap-sg", "proxy.ap-sg.example.com", 443),
         "agent_image": lambda r: r.agent_image(),
+        "backup": lambda r: r.backup(Path(r.path).with_name("backup-copy.db")),
         "ca_certificate_pem": lambda r: r.ca_certificate_pem(),
         "close": None,  # called last, below
         "closed": lambda r: r.closed,
