@@ -6,6 +6,7 @@
 #include "installation_settings.hpp"
 #include "ip_address.hpp"
 #include "names.hpp"
+#include "secret_documents.hpp"
 
 namespace clusteraccess {
 
@@ -17,7 +18,13 @@ constexpr std::size_t kMaxTokenLength = 256;
 // Empty counts as "not given", as an HTTP query parameter without a value.
 bool given(const std::optional<std::string>& value) { return value && !value->empty(); }
 
-AccessInfo downloaded() { return AccessInfo{{kDownloaded}, std::nullopt}; }
+AccessInfo downloaded() { return AccessInfo({kDownloaded}, std::nullopt); }
+
+// docs/contract.md, Serving safely: a first download whose client is gone
+// before the commit records nothing.
+bool abandoned(const AccessRequest& request) noexcept {
+  return request.delivery && request.delivery->abandoned();
+}
 
 }  // namespace
 
@@ -32,6 +39,21 @@ std::variant<AccessInfo, Error> AccessInfoService::answer(const AccessRequest& r
     const Admitted& admitted = std::get<Admitted>(judgement);
     if (admitted.downloaded) return downloaded();
     return issue(request, admitted);
+  } catch (const Error& error) {
+    return error;
+  }
+}
+
+std::variant<AccessInfo, Error, FirstDownloadAdmitted> AccessInfoService::judge(
+    const AccessRequest& request) const {
+  // The same judgement as `answer`, up to the point where it would issue:
+  // a front end answers these inline and hands only admitted first
+  // downloads to `answer`, which judges everything again.
+  try {
+    auto judgement = admit(request);
+    if (auto* error = std::get_if<Error>(&judgement)) return std::move(*error);
+    if (std::get<Admitted>(judgement).downloaded) return downloaded();
+    return FirstDownloadAdmitted{};
   } catch (const Error& error) {
     return error;
   }
@@ -111,35 +133,42 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   if (!proxy) throw Error::not_configured(
         "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
 
+  // Nobody pays for a key whose answer nobody will read.
+  if (abandoned(request)) throw Error::request_abandoned();
   const std::int64_t issued_at = unix_now(options_);
-  const AgentCredential credential =
-      authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity);
-  fault::reached(fault::Point::kAfterKeyGeneration);
-  std::vector<std::string> documents = render_manifest(ManifestInput{
-      admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
-      credential.private_key_pem, *proxy, agent_image(settings), admitted.private_access});
+  {
+    const AgentCredential credential =
+        authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity);
+    fault::reached(fault::Point::kAfterKeyGeneration);
+    SecretDocuments documents = render_manifest(ManifestInput{
+        admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
+        credential.private_key_pem, *proxy, agent_image(settings), admitted.private_access});
 
-  DownloadCommit commit{admitted.cluster_id,
-                        admitted.principal,
-                        admitted.token_hash,
-                        issued_at,
-                        credential.serial_hex,
-                        admitted.network,
-                        std::nullopt,
-                        std::nullopt};
-  if (admitted.private_access) {
-    commit.region = admitted.private_access->region;
-    commit.vpcendpoint = admitted.private_access->vpcendpoint;
-  }
-  fault::reached(fault::Point::kBeforeCommit);
-  if (store_.record_download(commit)) {
-    fault::reached(fault::Point::kAfterCommit);
-    return AccessInfo{std::move(documents), credential.serial_hex};
-  }
+    DownloadCommit commit{admitted.cluster_id,
+                          admitted.principal,
+                          admitted.token_hash,
+                          issued_at,
+                          credential.serial_hex,
+                          admitted.network,
+                          std::nullopt,
+                          std::nullopt};
+    if (admitted.private_access) {
+      commit.region = admitted.private_access->region;
+      commit.vpcendpoint = admitted.private_access->vpcendpoint;
+    }
+    fault::reached(fault::Point::kBeforeCommit);
+    // The last moment the client's departure can still save the download;
+    // the key and the documents are wiped as they go out of scope.
+    if (abandoned(request)) throw Error::request_abandoned();
+    if (store_.record_download(commit)) {
+      fault::reached(fault::Point::kAfterCommit);
+      return AccessInfo(documents.release(), credential.serial_hex);
+    }
+  }  // lost: the key and the documents are wiped here, before judging again
 
   // Nothing was recorded: someone else downloaded first, or the grant or
   // token went away meanwhile. Judge again to give the right answer; the key
-  // made above is wiped without having left the library.
+  // made above was wiped without having left the library.
   auto again = admit(request);
   if (auto* error = std::get_if<Error>(&again)) throw std::move(*error);
   if (std::get<Admitted>(again).downloaded) return downloaded();

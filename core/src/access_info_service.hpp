@@ -23,7 +23,9 @@ namespace clusteraccess {
 ///
 /// The key is made with no lock held; only the final conditional update takes
 /// the write lock, so a caller that loses a race throws its key away unseen
-/// and answers {"Downloaded"}.
+/// (its rendered documents wiped) and answers {"Downloaded"}. A request whose
+/// `DeliveryGuard` is abandoned makes no key, or commits nothing, and
+/// answers `Error::request_abandoned()`.
 class AccessInfoService {
  public:
   /// `store`, `authority` and `options` must outlive the service.
@@ -36,6 +38,10 @@ class AccessInfoService {
   std::variant<AccessInfo, Error> answer(const AccessRequest& request) const;
   /// `answer`, with the Error thrown.
   AccessInfo handle(const AccessRequest& request) const;
+  /// Rules 1 to 5 with no issuing: every answer `answer` would give without
+  /// making a key (a rejection, {"Downloaded"}), or FirstDownloadAdmitted.
+  /// Storage failures are returned too.
+  std::variant<AccessInfo, Error, FirstDownloadAdmitted> judge(const AccessRequest& request) const;
 
  private:
   // A request that passed rules 1 to 5.
@@ -52,7 +58,8 @@ class AccessInfoService {
   // Rules 1 to 5: the request admitted, or the Error of the first rule it
   // breaks. Storage failures are thrown.
   std::variant<Admitted, Error> admit(const AccessRequest& request) const;
-  // Rule 6. Throws on storage and crypto failures.
+  // Rule 6. Throws on storage and crypto failures, and
+  // Error::request_abandoned() when the delivery guard says so.
   AccessInfo issue(const AccessRequest& request, const Admitted& admitted) const;
 
   Store& store_;

@@ -131,4 +131,10 @@ Error Error::request_head_too_large(std::string_view what) {
                concat("Request header fields too large: ", what));
 }
 
+Error Error::request_abandoned() {
+  return Error(Status::kClientClosedRequest, error_code::kRequestAbandoned,
+               "Client closed request: the answer was abandoned before the download was "
+               "committed; nothing was recorded");
+}
+
 }  // namespace clusteraccess

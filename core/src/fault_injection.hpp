@@ -4,8 +4,9 @@
 // few places where a fault matters for the download-once guarantee: the
 // random source, key generation and signing (a test makes them fail), and the
 // moments between issuing the agent key and returning it (the crash driver
-// stops or kills the process there). Unless a test has set a hook, each call
-// costs one atomic load.
+// stops or kills the process there), and the wiping of rendered documents
+// that were never returned (a test counts it). Unless a test has set a hook,
+// each call costs one atomic load.
 //
 // Used by tests/cpp/fault_injection_test.cpp and tests/crash/crash_driver.cpp.
 // Not part of the public API.
@@ -30,8 +31,12 @@ enum class Point {
   kBeforeCommit,
   /// access_info: the download is committed; the key is not returned yet.
   kAfterCommit,
+  /// Rendered manifest documents that were not handed to the caller (a lost
+  /// race, an abandoned delivery, a failure before the return) were wiped.
+  /// Reached in a destructor: a hook here must not throw.
+  kUnreturnedDocumentsWiped,
 };
-inline constexpr int kPointCount = 6;
+inline constexpr int kPointCount = 7;
 
 /// Called at `point`; returns true to make a step that can fail fail (the
 /// return value is ignored at the other points). It may also block, throw or

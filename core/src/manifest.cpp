@@ -110,7 +110,10 @@ void append_head(std::string& doc, std::string_view api_version, std::string_vie
   doc.append(labels(values, "    "));
 }
 
-std::string render_secret(const ManifestInput& input, const Values& values) {
+// The Secret, added to `documents` as it is built: from its first byte of
+// key material the document belongs to a container that wipes it, whatever
+// happens next.
+void render_secret(const ManifestInput& input, const Values& values, SecretDocuments& documents) {
   for (const std::string_view pem : {std::string_view(input.ca_certificate_pem),
                                      std::string_view(input.agent_certificate_pem),
                                      input.agent_private_key_pem.view()}) {
@@ -118,6 +121,8 @@ std::string render_secret(const ManifestInput& input, const Values& values) {
   }
   const std::string ca = base64_encode(input.ca_certificate_pem);
   const std::string certificate = base64_encode(input.agent_certificate_pem);
+  // base64_encode reserves its exact output size, so the key's base64 is
+  // written into one buffer, never grown, and wiped here.
   const SecretString key(base64_encode(input.agent_private_key_pem.view()));
 
   std::string doc;
@@ -127,9 +132,17 @@ std::string render_secret(const ManifestInput& input, const Values& values) {
   doc.append("type: Opaque\n"
              "data:\n"
              "  ca.crt: \"").append(ca).append("\"\n"
-             "  proxy-agent.crt: \"").append(certificate).append("\"\n"
-             "  proxy-agent.key: \"").append(key.view()).append("\"\n");
-  return doc;
+             "  proxy-agent.crt: \"").append(certificate).append("\"\n");
+  // The buffer changes hands (it is moved, not copied) before the key is
+  // written into it, and the key goes in only if it fits the reservation.
+  constexpr std::string_view kKeyHead = "  proxy-agent.key: \"";
+  constexpr std::string_view kKeyTail = "\"\n";
+  documents.push_back(std::move(doc));
+  std::string& secret = documents.back();
+  if (secret.capacity() - secret.size() < kKeyHead.size() + key.view().size() + kKeyTail.size()) {
+    reject();  // a bug: the reservation above is too small
+  }
+  secret.append(kKeyHead).append(key.view()).append(kKeyTail);
 }
 
 std::string render_deployment(const Values& values) {
@@ -182,11 +195,11 @@ std::string render_deployment(const Values& values) {
 
 }  // namespace
 
-std::vector<std::string> render_manifest(const ManifestInput& input) {
+SecretDocuments render_manifest(const ManifestInput& input) {
   const Values values = check_values(input);
-  std::vector<std::string> documents;
-  documents.reserve(2);
-  documents.push_back(render_secret(input, values));
+  SecretDocuments documents;
+  documents.reserve(2);  // adding the Deployment moves no string
+  render_secret(input, values, documents);
   documents.push_back(render_deployment(values));
   return documents;
 }

@@ -7,6 +7,7 @@
 
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/installation.hpp"
+#include "secret_documents.hpp"
 #include "secret_string.hpp"
 
 namespace clusteraccess {
@@ -48,8 +49,12 @@ struct ManifestInput {
 /// lowercase (Kubernetes accepts no other in hostAliases). Each string ends
 /// with a newline and holds no `---` line, so `"---\n"`-joined they form one
 /// multi-document file.
+/// The Secret holds the agent's private key, so the documents come in a
+/// container that wipes them unless they are handed on; no intermediate
+/// (the key's base64, a partly built document) is left unwiped, and no
+/// buffer holding key material is ever grown (which would leave a copy).
 /// Throws `Error::internal` (500) if a value fails its check (the VPC
 /// endpoint must be exactly the canonical text `canonical_unicast_ip` gives).
-std::vector<std::string> render_manifest(const ManifestInput& input);
+SecretDocuments render_manifest(const ManifestInput& input);
 
 }  // namespace clusteraccess

@@ -165,6 +165,11 @@ std::variant<AccessInfo, Error> Registry::try_access_info(const AccessRequest& r
   return impl_->service.answer(request);
 }
 
+std::variant<AccessInfo, Error, FirstDownloadAdmitted> Registry::judge_access_info(
+    const AccessRequest& request) {
+  return impl_->service.judge(request);
+}
+
 std::vector<DownloadRecord> Registry::downloads() const { return impl_->store->downloads(); }
 
 void Registry::backup(const std::string& destination) const { impl_->store->backup(destination); }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "clusteraccess/clusteraccess.hpp"
+#include "fault_injection.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess {
@@ -596,6 +597,98 @@ TEST_F(AccessRules, TryAccessInfoDownloadsOnceThenAnswersDownloaded) {
   EXPECT_FALSE(std::get<AccessInfo>(second).is_first_download());
   EXPECT_EQ(std::get<AccessInfo>(second).documents, std::vector<std::string>{kDownloaded});
   EXPECT_EQ(registry_.downloads().size(), 1u);
+}
+
+// --- judge_access_info: the judgement without the issuing ------------------------
+
+// The judge answers each rejected row of the rules table exactly as
+// access_info does, and records nothing.
+TEST_F(AccessRules, JudgeGivesTheErrorAccessInfoGivesForEveryRejection) {
+  const std::string public_id = public_id_.str();
+  const std::string private_id = private_id_.str();
+  const std::string expired = registry_.create_token("dave", 60s);
+  const std::string revoked = registry_.create_token("erin", 3600s);
+  registry_.grant("dave", public_id_);
+  registry_.grant("erin", public_id_);
+  registry_.revoke_token(revoked);
+  clock_.advance(60);
+  const std::vector<AccessRequest> rejected = {
+      {public_id, kNone, kNone, kNone},                           // 403 no token
+      {public_id, Opt("not-a-token"), kNone, kNone},              // 403 unknown token
+      {public_id, expired, kNone, kNone},                         // 403 expired token
+      {public_id, revoked, kNone, kNone},                         // 403 revoked token
+      {"NOT-A-UUID", alice_, kNone, kNone},                       // 400 id
+      {ClusterId::generate().str(), alice_, kNone, kNone},        // 403 unknown cluster
+      {public_id, bob_, kNone, kNone},                            // 403 no grant
+      {cce_id_.str(), alice_, kNone, kNone},                      // 400 category
+      {private_id, alice_, kNone, Opt("eu-de")},                  // 400 vpcendpoint missing
+      {private_id, alice_, Opt("10.0.0.1"), kNone},               // 400 region missing
+      {private_id, alice_, Opt("host.example"), Opt("eu-de")},    // 400 vpcendpoint not an IP
+      {private_id, alice_, Opt("10.0.0.1"), Opt("xx-nowhere")},   // 400 unknown region
+      {public_id, alice_, Opt("10.0.0.1"), kNone},                // 400 public given vpcendpoint
+      {public_id, alice_, kNone, Opt("eu-de")},                   // 400 public given region
+  };
+  for (const AccessRequest& request : rejected) {
+    auto judged = registry_.judge_access_info(request);
+    ASSERT_TRUE(std::holds_alternative<Error>(judged)) << request.cluster_id;
+    const Error thrown = error_of([&] { registry_.access_info(request); });
+    EXPECT_EQ(std::get<Error>(judged).http_status(), thrown.http_status()) << request.cluster_id;
+    EXPECT_EQ(std::get<Error>(judged).to_json(), thrown.to_json()) << request.cluster_id;
+  }
+  expect_nothing_recorded();
+}
+
+// "Admitted first download" only for a live token with a grant on an
+// attached cluster not yet downloaded, with fitting parameters; judging it
+// issues and records nothing, however often; once downloaded, the judge
+// answers {"Downloaded"} as access_info does.
+TEST_F(AccessRules, JudgeAdmitsOnlyALiveGrantedFirstDownloadAndRecordsNothing) {
+  const AccessRequest public_request{public_id_.str(), alice_, kNone, kNone};
+  const AccessRequest private_request{private_id_.str(), alice_, Opt("10.0.0.1"), Opt("eu-de")};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(std::holds_alternative<FirstDownloadAdmitted>(registry_.judge_access_info(public_request)));
+    EXPECT_TRUE(std::holds_alternative<FirstDownloadAdmitted>(registry_.judge_access_info(private_request)));
+    // Another granted principal is admitted too.
+    EXPECT_TRUE(std::holds_alternative<FirstDownloadAdmitted>(
+        registry_.judge_access_info(AccessRequest{public_id_.str(), carol_, kNone, kNone})));
+  }
+  expect_nothing_recorded();
+
+  EXPECT_TRUE(call(public_id_.str(), alice_).is_first_download());
+  for (const AccessRequest& request : {AccessRequest{public_id_.str(), alice_, kNone, kNone},
+                                       AccessRequest{public_id_.str(), carol_, kNone, kNone}}) {
+    auto judged = registry_.judge_access_info(request);
+    ASSERT_TRUE(std::holds_alternative<AccessInfo>(judged));
+    expect_downloaded(std::get<AccessInfo>(judged));
+    expect_downloaded(registry_.access_info(request));
+  }
+  // The private cluster is still admitted; a principal without a grant on the
+  // downloaded cluster gets the body of an unknown cluster.
+  EXPECT_TRUE(std::holds_alternative<FirstDownloadAdmitted>(registry_.judge_access_info(private_request)));
+  auto not_granted = registry_.judge_access_info(AccessRequest{public_id_.str(), bob_, kNone, kNone});
+  auto unknown = registry_.judge_access_info(AccessRequest{ClusterId::generate().str(), bob_, kNone, kNone});
+  ASSERT_TRUE(std::holds_alternative<Error>(not_granted));
+  ASSERT_TRUE(std::holds_alternative<Error>(unknown));
+  EXPECT_EQ(std::get<Error>(not_granted).to_json(), std::get<Error>(unknown).to_json());
+  EXPECT_EQ(std::get<Error>(not_granted).http_status(), 403);
+  EXPECT_EQ(registry_.downloads().size(), 1u);
+}
+
+// The judge makes no key and no certificate, whatever it answers.
+TEST_F(AccessRules, JudgeNeverMakesAKey) {
+  int keys = 0;
+  fault::set_hook(fault::Point::kKeyGeneration, [&keys] { return ++keys, false; });
+  fault::set_hook(fault::Point::kSign, [&keys] { return ++keys, false; });
+  for (const AccessRequest& request :
+       {AccessRequest{public_id_.str(), alice_, kNone, kNone},
+        AccessRequest{private_id_.str(), alice_, Opt("10.0.0.1"), Opt("eu-de")},
+        AccessRequest{public_id_.str(), bob_, kNone, kNone}, AccessRequest{cce_id_.str(), alice_, kNone, kNone}}) {
+    registry_.judge_access_info(request);
+  }
+  EXPECT_EQ(keys, 0);
+  EXPECT_TRUE(call(public_id_.str(), alice_).is_first_download());
+  fault::clear_hooks();
+  EXPECT_EQ(keys, 2) << "the download itself passes key generation and signing";
 }
 
 }  // namespace

@@ -66,6 +66,12 @@ struct ThreadRace {
   std::vector<std::optional<AccessInfo>> results;
   std::atomic<int> errors{0};
 
+  // One empty result per thread (AccessInfo is move-only: no assign(n, value)).
+  void reset(int threads) {
+    results.clear();
+    results.resize(static_cast<std::size_t>(threads));
+  }
+
   int keys() const {
     return static_cast<int>(std::count_if(results.begin(), results.end(), [](const auto& r) {
       return r.has_value() && r->is_first_download();
@@ -86,7 +92,7 @@ struct ThreadRace {
 
 // `threads` threads, thread t calling registries[t % size], released at once.
 void race_threads(std::vector<Registry*> registries, const Fixture& fixture, int threads, ThreadRace& race) {
-  race.results.assign(static_cast<std::size_t>(threads), std::nullopt);
+  race.reset(threads);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> workers;
@@ -346,7 +352,7 @@ TEST(Concurrency, FourProcessesAndEightThreadsAtOnceGetExactlyOneKey) {
   // Only now, after the fork, a Registry in this process.
   Registry registry(path);
   ThreadRace race;
-  race.results.assign(kThreads, std::nullopt);
+  race.reset(kThreads);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> workers;

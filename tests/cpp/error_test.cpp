@@ -241,13 +241,19 @@ TEST(Error, RequestHeadTooLargeIs431NamingWhich) {
   EXPECT_NE(error.message().find("over 16384 bytes"), std::string::npos) << error.message();
 }
 
+TEST(Error, RequestAbandonedIs499ClientClosedRequest) {
+  const Error error = Error::request_abandoned();
+  expect_error(error, Status::kClientClosedRequest, 499, "UCS.01000012");
+  EXPECT_NE(error.message().find("nothing was recorded"), std::string::npos) << error.message();
+}
+
 TEST(Error, CodesAreUcsFollowedByEightDigits) {
   for (const Error& error : {Error::unauthenticated(), Error::cluster_forbidden(), Error::bad_parameter("p", "r"),
                              Error::category_not_supported(), Error::not_found("x"), Error::already_exists("x"),
                              Error::storage("x"), Error::certificates("x"), Error::not_configured("x"),
                              Error::internal(), Error::internal("x"), Error::route_not_found(),
                              Error::method_not_allowed("x"), Error::malformed_request(),
-                             Error::request_head_too_large("x")}) {
+                             Error::request_head_too_large("x"), Error::request_abandoned()}) {
     const std::string& code = error.code();
     ASSERT_EQ(code.size(), 12u) << code;
     EXPECT_EQ(code.substr(0, 4), "UCS.");
@@ -266,6 +272,7 @@ TEST(Error, ConstantsMatchTheDocumentedCodes) {
   EXPECT_EQ(error_code::kMethodNotAllowed, "UCS.01000008");
   EXPECT_EQ(error_code::kNotConfigured, "UCS.01000009");
   EXPECT_EQ(error_code::kHeaderTooLarge, "UCS.01000010");
+  EXPECT_EQ(error_code::kRequestAbandoned, "UCS.01000012");
 }
 
 TEST(Error, WhatIncludesTheCodeAndMessage) {
@@ -301,7 +308,7 @@ TEST(Error, ToJsonIsValidForEveryFactory) {
                              Error::not_configured("no public proxy endpoint is set (Registry::set_public_endpoint)"),
                              Error::internal(), Error::internal("a \"quoted\" detail"), Error::route_not_found(),
                              Error::method_not_allowed("BREW"), Error::malformed_request(),
-                             Error::request_head_too_large("over 16384 bytes")}) {
+                             Error::request_head_too_large("over 16384 bytes"), Error::request_abandoned()}) {
     const auto body = parse_json(error.to_json());
     ASSERT_TRUE(body.has_value()) << error.to_json();
     EXPECT_EQ(body->at("error_code"), error.code());

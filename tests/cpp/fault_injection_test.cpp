@@ -22,7 +22,10 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <memory>
 #include <string>
+#include <thread>
+#include <variant>
 #include <vector>
 
 #include "clusteraccess/clusteraccess.hpp"
@@ -560,6 +563,123 @@ TEST_F(FaultInjection, FirstDownloadPassesEachPointOnceLaterCallsMakeNoKey) {
                                               fault::Point::kAfterKeyGeneration, fault::Point::kBeforeCommit,
                                               fault::Point::kAfterCommit}));
   EXPECT_EQ(seen, first) << "a later call reached key generation, signing or the commit";
+}
+
+// --- a delivery guard: a client gone before the commit records nothing ----------
+
+constexpr std::string_view kAbandoned = error_code::kRequestAbandoned;
+
+// Counts the passes of `point` while the hooks are set.
+std::shared_ptr<int> count_passes(fault::Point point) {
+  auto count = std::make_shared<int>(0);
+  fault::set_hook(point, [count] { return ++*count, false; });
+  return count;
+}
+
+// Abandoned at the last moment, right before the commit: 499, nothing
+// committed, the rendered documents wiped unseen; the next call downloads once.
+TEST_F(FaultInjection, GuardAbandonedBeforeCommitIs499RecordsNothingThenDownloadsOnce) {
+  const ClusterId id = fresh_cluster();
+  auto guard = std::make_shared<DeliveryGuard>();
+  AccessRequest req = request(id);
+  req.delivery = guard;
+  fault::set_hook(fault::Point::kBeforeCommit, [guard] { return guard->abandon(), false; });
+  const auto keys = count_passes(fault::Point::kAfterKeyGeneration);
+  const auto commits = count_passes(fault::Point::kAfterCommit);
+  const auto wiped = count_passes(fault::Point::kUnreturnedDocumentsWiped);
+  const Error error = testing::error_of([&] { registry_->access_info(req); });
+  fault::clear_hooks();
+  EXPECT_EQ(error.status(), Status::kClientClosedRequest);
+  EXPECT_EQ(error.http_status(), 499);
+  EXPECT_EQ(error.code(), kAbandoned);
+  EXPECT_EQ(*keys, 1) << "the guard was read after the key was made";
+  EXPECT_EQ(*commits, 0);
+  EXPECT_EQ(*wiped, 1) << "the rendered documents were not wiped";
+  EXPECT_TRUE(registry_->downloads().empty());
+  expect_untouched_then_downloads_once(*registry_, request(id), 0);
+}
+
+// try_access_info returns the same error, and a guard abandoned from another
+// thread (as a front end's connection handler would) is seen.
+TEST_F(FaultInjection, GuardAbandonedFromAnotherThreadIsReturnedByTryAccessInfo) {
+  const ClusterId id = fresh_cluster();
+  auto guard = std::make_shared<DeliveryGuard>();
+  AccessRequest req = request(id);
+  req.delivery = guard;
+  fault::set_hook(fault::Point::kAfterKeyGeneration, [guard] {
+    std::thread([guard] { guard->abandon(); }).join();
+    return false;
+  });
+  auto answer = registry_->try_access_info(req);
+  fault::clear_hooks();
+  ASSERT_TRUE(std::holds_alternative<Error>(answer));
+  EXPECT_EQ(std::get<Error>(answer).http_status(), 499);
+  EXPECT_EQ(std::get<Error>(answer).code(), kAbandoned);
+  expect_untouched_then_downloads_once(*registry_, request(id), 0);
+}
+
+// Abandoned before the call: no key is made for it.
+TEST_F(FaultInjection, GuardAbandonedBeforeKeyGenerationMakesNoKey) {
+  const ClusterId id = fresh_cluster();
+  auto guard = std::make_shared<DeliveryGuard>();
+  guard->abandon();
+  AccessRequest req = request(id);
+  req.delivery = guard;
+  const auto generations = count_passes(fault::Point::kKeyGeneration);
+  const auto keys = count_passes(fault::Point::kAfterKeyGeneration);
+  EXPECT_CA_ERROR(registry_->access_info(req), 499, kAbandoned);
+  fault::clear_hooks();
+  EXPECT_EQ(*generations, 0);
+  EXPECT_EQ(*keys, 0);
+  expect_untouched_then_downloads_once(*registry_, request(id), 0);
+}
+
+// A guard changes nothing for answers that issue nothing, nor while it is not
+// abandoned: a live guard's first download hands its documents over unwiped.
+TEST_F(FaultInjection, GuardOnlyStopsFirstDownloads) {
+  const ClusterId id = fresh_cluster();
+  auto live = std::make_shared<DeliveryGuard>();
+  AccessRequest req = request(id);
+  req.delivery = live;
+  const auto wiped = count_passes(fault::Point::kUnreturnedDocumentsWiped);
+  const AccessInfo first = registry_->access_info(req);
+  EXPECT_TRUE(first.is_first_download());
+  EXPECT_EQ(first.documents.size(), 2u);
+  EXPECT_EQ(*wiped, 0);
+  fault::clear_hooks();
+
+  auto gone = std::make_shared<DeliveryGuard>();
+  gone->abandon();
+  req.delivery = gone;
+  EXPECT_EQ(registry_->access_info(req).documents, std::vector<std::string>{kDownloaded});
+  AccessRequest unknown = request(ClusterId::generate());
+  unknown.delivery = gone;
+  EXPECT_CA_ERROR(registry_->access_info(unknown), 403, error_code::kForbidden);
+  EXPECT_EQ(registry_->downloads().size(), 1u);
+}
+
+// The caller that loses the race drops its rendered documents wiped; the
+// winner's are handed over, not wiped.
+TEST_F(FaultInjection, RaceLoserWipesItsRenderedDocuments) {
+  const ClusterId id = fresh_cluster();
+  Registry other(path_);
+  std::optional<AccessInfo> winner;
+  int wiped_before_winner_returned = -1;
+  const auto wiped = count_passes(fault::Point::kUnreturnedDocumentsWiped);
+  fault::set_hook(fault::Point::kAfterKeyGeneration, [&] {
+    if (!winner) {
+      winner.emplace();  // the nested call passes this point too
+      *winner = other.access_info(request(id));
+      wiped_before_winner_returned = *wiped;
+    }
+    return false;
+  });
+  const AccessInfo loser = registry_->access_info(request(id));
+  fault::clear_hooks();
+  ASSERT_TRUE(winner && winner->is_first_download());
+  EXPECT_EQ(loser.documents, std::vector<std::string>{kDownloaded});
+  EXPECT_EQ(wiped_before_winner_returned, 0) << "the winner's documents were wiped, not handed over";
+  EXPECT_EQ(*wiped, 1) << "the loser's documents were not wiped";
 }
 
 }  // namespace

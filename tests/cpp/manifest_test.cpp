@@ -6,10 +6,12 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "certificate_authority.hpp"
 #include "clusteraccess/error.hpp"
+#include "fault_injection.hpp"
 
 namespace clusteraccess {
 namespace {
@@ -118,6 +120,18 @@ TEST(Manifest, SecretDataDecodesToThePems) {
   EXPECT_EQ(decode_base64(secret_data(docs[0], "ca.crt")), material().ca_pem);
   EXPECT_EQ(decode_base64(secret_data(docs[0], "proxy-agent.crt")), material().certificate_pem);
   EXPECT_EQ(decode_base64(secret_data(docs[0], "proxy-agent.key")), material().key_pem.view());
+}
+
+// The documents hold the key: they come in a container that wipes them when
+// it is dropped without handing them on.
+TEST(Manifest, RenderedDocumentsAreWipedWhenDropped) {
+  static_assert(std::is_same_v<decltype(render_manifest(public_input())), SecretDocuments>);
+  int wiped = 0;
+  fault::set_hook(fault::Point::kUnreturnedDocumentsWiped, [&wiped] { return ++wiped, false; });
+  { const SecretDocuments docs = render_manifest(public_input()); }
+  { const SecretDocuments docs = render_manifest(private_input()); }
+  fault::clear_hooks();
+  EXPECT_EQ(wiped, 2);
 }
 
 TEST(Manifest, SecretHoldsNoPlainPem) {

@@ -1,9 +1,12 @@
 // The request and response of GET /v1/clusters/{clusterid}/accessinfo.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "clusteraccess/delivery_guard.hpp"
 
 namespace clusteraccess {
 
@@ -14,10 +17,29 @@ struct AccessRequest {
   std::optional<std::string> token;        ///< header `X-Auth-Token`
   std::optional<std::string> vpcendpoint;  ///< query parameter, private network only
   std::optional<std::string> region;       ///< query parameter, private network only
+  /// Whether the answer is still wanted (see `DeliveryGuard`): a first
+  /// download is not committed once it is abandoned. Empty: the answer is
+  /// always wanted (a command line, a library call).
+  std::shared_ptr<const DeliveryGuard> delivery = nullptr;
 };
 
 /// The 200 response.
+///
+/// On a first download the documents hold the agent's private key, so they
+/// are wiped (overwritten in place, with OpenSSL's cleanse) when the object
+/// is destroyed or assigned over. It is movable -- a move hands the buffers
+/// over and leaves the source empty -- but not copyable, so that no unwiped
+/// copy is made by accident: whoever copies `documents` out makes a copy
+/// that is theirs to wipe.
 struct AccessInfo {
+  AccessInfo() noexcept = default;
+  AccessInfo(std::vector<std::string> documents, std::optional<std::string> certificate_serial) noexcept;
+  ~AccessInfo();
+  AccessInfo(AccessInfo&& other) noexcept;
+  AccessInfo& operator=(AccessInfo&& other) noexcept;
+  AccessInfo(const AccessInfo&) = delete;
+  AccessInfo& operator=(const AccessInfo&) = delete;
+
   /// The response body: on the first download, one Kubernetes object per
   /// string as a YAML document (`"---\n"`-joined they are a file
   /// `kubectl apply -f` accepts); on every later call, {"Downloaded"}.
@@ -28,6 +50,13 @@ struct AccessInfo {
 
   bool is_first_download() const noexcept { return certificate_serial.has_value(); }
 };
+
+/// The answer of `Registry::judge_access_info` for a request that passed
+/// rules 1 to 5 on a cluster not yet downloaded: the caller, who holds a live
+/// token and a grant, is about to get the first download, which only
+/// `Registry::access_info` (or `try_access_info`) issues. It carries nothing
+/// the caller may not know.
+struct FirstDownloadAdmitted {};
 
 /// The body returned for a cluster whose access information was downloaded before.
 inline constexpr const char* kDownloaded = "Downloaded";

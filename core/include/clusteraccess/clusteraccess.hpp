@@ -4,6 +4,7 @@
 #include "clusteraccess/access_info.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/delivery_guard.hpp"
 #include "clusteraccess/download_record.hpp"
 #include "clusteraccess/error.hpp"
 #include "clusteraccess/installation.hpp"

@@ -20,6 +20,10 @@ enum class Status : int {
   kConflict = 409,    ///< an administrative insert collided with existing state
   kMethodNotAllowed = 405,  ///< the HTTP method is not one the route serves
   kRequestHeaderFieldsTooLarge = 431,  ///< the HTTP request head is over its bounds
+  /// (nginx's "client closed request") the answer was abandoned before the
+  /// download was committed; nothing was recorded. For a front end's log:
+  /// no client ever receives it, since the client is gone.
+  kClientClosedRequest = 499,
   kInternal = 500,    ///< storage, crypto or configuration failure; nothing was recorded
 };
 
@@ -33,6 +37,7 @@ inline constexpr std::string_view kMethodNotAllowed = "UCS.01000008";        ///
 inline constexpr std::string_view kNotConfigured = "UCS.01000009";           ///< 500
 inline constexpr std::string_view kHeaderTooLarge = "UCS.01000010";          ///< 431
 inline constexpr std::string_view kBadParameter = "UCS.01000011";            ///< 400
+inline constexpr std::string_view kRequestAbandoned = "UCS.01000012";        ///< 499, never sent
 inline constexpr std::string_view kCertificateFailure = "UCS.01020002";      ///< 500
 inline constexpr std::string_view kCategoryNotSupported = "UCS.01030011";    ///< 400
 }  // namespace error_code
@@ -93,6 +98,11 @@ class Error : public std::runtime_error {
   /// 431: the request head is over its bounds; `what` says which
   /// (e.g. "over 16384 bytes").
   static Error request_head_too_large(std::string_view what);
+  /// 499: the request's `DeliveryGuard` was abandoned (the client went
+  /// away) before its first download was committed: nothing was committed
+  /// and the key was wiped unseen. Returned to the front end so that it can
+  /// log "not committed: client gone"; no client ever receives it.
+  static Error request_abandoned();
 
  private:
   Status status_;

@@ -95,6 +95,9 @@ class Registry {
   /// Storage and crypto failures throw 500 and record nothing, as does a
   /// first download of a public-network cluster before
   /// `set_public_endpoint` (500 `UCS.01000009`, naming the missing setting).
+  /// A first download whose `request.delivery` guard is abandoned before
+  /// the commit throws 499 `Error::request_abandoned()` and records nothing
+  /// (see `DeliveryGuard`).
   AccessInfo access_info(const AccessRequest& request);
 
   /// `access_info` without the exception: the access information, or the
@@ -103,6 +106,24 @@ class Registry {
   /// as successes -- an HTTP front end, the Python binding -- since an
   /// exception is a large part of the cost of answering a rejected request.
   std::variant<AccessInfo, Error> try_access_info(const AccessRequest& request);
+
+  /// The judgement of `access_info` without the issuing, for a front end
+  /// that must not let the time of its answer depend on what the caller may
+  /// not know (docs/contract.md, Serving safely). Judges rules 1 to 5 with
+  /// the same single storage read and returns:
+  ///  - the `Error` of the first rule broken, or a storage failure (500);
+  ///  - {"Downloaded"} (an `AccessInfo`) for a cluster downloaded before;
+  ///  - `FirstDownloadAdmitted` for a first download: a live token with a
+  ///    grant on an attached cluster that is not downloaded, with fitting
+  ///    network parameters. Nothing is issued or recorded.
+  /// Every answer but the last is the one `access_info` would give, so a
+  /// front end sends it as it is, inline; only an admitted first download
+  /// is handed to `access_info`/`try_access_info` (e.g. on a worker
+  /// thread), which judges everything again and may still answer otherwise
+  /// (a racing caller won, the grant was revoked meanwhile). All 403s run
+  /// the same code, whether the cluster is unknown, not granted or
+  /// downloaded. Makes no key and throws nothing but std::bad_alloc.
+  std::variant<AccessInfo, Error, FirstDownloadAdmitted> judge_access_info(const AccessRequest& request);
 
   /// The audit records of all downloads, oldest first.
   std::vector<DownloadRecord> downloads() const;
