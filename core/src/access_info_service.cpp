@@ -87,7 +87,7 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 
   // 3. An existing cluster this principal may query: one answer for both.
   const auto& access = state.access;
-  if (!access || !access->granted) return Error::cluster_forbidden();
+  if (!access) return Error::cluster_forbidden();
 
   // 4. A third-party cluster.
   if (access->category != ClusterCategory::kAttached) return Error::category_not_supported();

@@ -40,11 +40,10 @@ struct TokenRecord {
   bool revoked;
 };
 
-/// What the rules need to know of a cluster for one principal.
+/// What the rules need to know of a cluster the principal holds a grant on.
 struct ClusterAccess {
   ClusterCategory category;
   AccessNetwork network;
-  bool granted;     ///< the principal holds a grant on the cluster
   bool downloaded;  ///< the access information has been handed out
 };
 
@@ -53,8 +52,11 @@ struct ClusterAccess {
 struct RequestState {
   /// Nothing when no token has this hash.
   std::optional<TokenRecord> token;
-  /// Nothing when no cluster id was given, the token is unknown or the
-  /// cluster does not exist.
+  /// Nothing when no cluster id was given, the token is unknown, or its
+  /// principal holds no grant on the cluster (whether or not it exists).
+  /// A backend must do the same work in each of those cases -- look the
+  /// cluster up only through the grant -- so that the time a request takes
+  /// says nothing about clusters the caller may not see.
   std::optional<ClusterAccess> access;
 };
 

@@ -220,12 +220,11 @@ TEST_F(SqliteStoreTest, DownloadsAreListedOldestFirst) {
 
 // --- request_state: the cluster -------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, ClusterAccessReportsGrantedAndDownloaded) {
+TEST_F(SqliteStoreTest, ClusterAccessReportsTheGrantedClusterAndItsDownload) {
   auto access = access_of(store_, alice_hash_, cluster_.id);
   ASSERT_TRUE(access.has_value());
   EXPECT_EQ(access->category, ClusterCategory::kAttached);
   EXPECT_EQ(access->network, AccessNetwork::kPublic);
-  EXPECT_TRUE(access->granted);
   EXPECT_FALSE(access->downloaded);
 
   ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
@@ -233,13 +232,12 @@ TEST_F(SqliteStoreTest, ClusterAccessReportsGrantedAndDownloaded) {
   ASSERT_TRUE(access.has_value());
   EXPECT_TRUE(access->downloaded);
 
-  // For a principal without a grant: the cluster, but not granted.
+  // For a principal without a grant: nothing, exactly as for an unknown
+  // cluster -- not even whether it exists or was downloaded.
   const TokenHash bob_hash = hash_token(generate_token());
   store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
-  access = access_of(store_, bob_hash, cluster_.id);
-  ASSERT_TRUE(access.has_value());
-  EXPECT_FALSE(access->granted);
-  EXPECT_TRUE(access->downloaded);
+  EXPECT_FALSE(access_of(store_, bob_hash, cluster_.id).has_value());
+  EXPECT_FALSE(access_of(store_, bob_hash, ClusterId::generate()).has_value());
 }
 
 TEST_F(SqliteStoreTest, ClusterAccessOfUnknownClusterIsNothing) {
@@ -251,7 +249,6 @@ TEST_F(SqliteStoreTest, RequestStateIsTheTokenAndTheClusterOfItsPrincipal) {
   ASSERT_TRUE(state.token.has_value());
   EXPECT_EQ(state.token->principal, "alice");
   ASSERT_TRUE(state.access.has_value());
-  EXPECT_TRUE(state.access->granted);
   // No cluster id: the token alone.
   const RequestState no_id = store_.request_state(alice_hash_, std::nullopt);
   EXPECT_TRUE(no_id.token.has_value());
@@ -267,18 +264,20 @@ TEST_F(SqliteStoreTest, ClusterAccessReportsCategoryAndNetwork) {
   const Cluster priv = make_cluster("private-one", AccessNetwork::kPrivate);
   store_.insert_cluster(cce);
   store_.insert_cluster(priv);
+  EXPECT_FALSE(access_of(store_, alice_hash_, priv.id).has_value());  // not granted yet
+  ASSERT_TRUE(store_.grant("alice", cce.id, kNow));
+  ASSERT_TRUE(store_.grant("alice", priv.id, kNow));
   EXPECT_EQ(access_of(store_, alice_hash_, cce.id)->category, ClusterCategory::kCce);
   EXPECT_EQ(access_of(store_, alice_hash_, priv.id)->network, AccessNetwork::kPrivate);
-  EXPECT_FALSE(access_of(store_, alice_hash_, priv.id)->granted);
 }
 
 TEST_F(SqliteStoreTest, ClusterAccessFollowsGrantAndRevoke) {
   ASSERT_TRUE(store_.revoke_grant("alice", cluster_.id));
-  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id)->granted);
+  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id).has_value());
   EXPECT_FALSE(store_.revoke_grant("alice", cluster_.id));
   ASSERT_TRUE(store_.grant("alice", cluster_.id, kNow));
   ASSERT_TRUE(store_.grant("alice", cluster_.id, kNow));  // twice is harmless
-  EXPECT_TRUE(access_of(store_, alice_hash_, cluster_.id)->granted);
+  EXPECT_TRUE(access_of(store_, alice_hash_, cluster_.id).has_value());
 }
 
 // --- the rest of the contract ---------------------------------------------------------
@@ -442,7 +441,7 @@ TEST(SqliteStore, ConnectionPoolServesSeveralThreads) {
           if (!token_of(store, hash).has_value()) ++failures;
           if (!store.grant(principal, cluster.id, kNow)) ++failures;
           const auto access = access_of(store, hash, cluster.id);
-          if (!access || !access->granted) ++failures;
+          if (!access) ++failures;
           if (store.settings().count("nothing") != 0) ++failures;
         }
       } catch (const std::exception& error) {
