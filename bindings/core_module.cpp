@@ -93,10 +93,12 @@ PYBIND11_MODULE(_core, m) {
                              "The state of one installation in one SQLite file, and the rules of "
                              "GET /v1/clusters/{clusterid}/accessinfo.")
       .def(py::init([](const std::filesystem::path& path, std::chrono::milliseconds::rep busy_timeout_ms,
-                       std::chrono::seconds::rep certificate_validity_seconds, std::function<std::int64_t()> clock) {
+                       std::chrono::seconds::rep certificate_validity_seconds, std::function<std::int64_t()> clock,
+                       const std::optional<std::filesystem::path>& master_key_file) {
              ca::RegistryOptions options;
              options.busy_timeout = std::chrono::milliseconds(busy_timeout_ms);
              options.agent_certificate_validity = std::chrono::seconds(certificate_validity_seconds);
+             if (master_key_file) options.master_key_file = master_key_file->string();
              if (clock) {
                // Called from the core with the GIL released.
                options.clock = [clock = std::move(clock)] {
@@ -109,7 +111,7 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("path"), py::kw_only(), py::arg("busy_timeout_ms") = defaults.busy_timeout.count(),
            py::arg("certificate_validity_seconds") = defaults.agent_certificate_validity.count(),
-           py::arg("clock") = nullptr)
+           py::arg("clock") = nullptr, py::arg("master_key_file") = py::none())
       .def("close", &RegistryHandle::close,
            "Closes the database; later calls raise ValueError. Calls in flight finish first.")
       .def_property_readonly("closed", &RegistryHandle::closed)

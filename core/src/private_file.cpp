@@ -1,9 +1,11 @@
 #include "private_file.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,33 +100,65 @@ SecretString read(const std::string& path, std::string_view what, std::size_t ma
   return SecretString(std::string(content.view().substr(0, size)));
 }
 
-void create(const std::string& path, std::string_view content, std::string_view what) {
-  const int raw_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                            S_IRUSR | S_IWUSR);
-  if (raw_fd < 0) {
-    if (errno == EEXIST) throw Error::storage(message(what, "exists already; refusing to overwrite it"));
+bool try_create(const std::string& path, std::string_view content, std::string_view what) {
+  // The temporary name is unique to this process and call; a name left over
+  // by a crashed process of the same pid is skipped (O_EXCL), not reused.
+  static std::atomic<unsigned> counter{0};
+  const std::string directory = directory_of(path);
+  std::string temporary;
+  int raw_fd = -1;
+  for (int attempt = 0; attempt < 100 && raw_fd < 0; ++attempt) {
+    temporary = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+    raw_fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                    S_IRUSR | S_IWUSR);
+    if (raw_fd < 0 && errno != EEXIST) break;
+  }
+  if (raw_fd < 0) throw Error::storage(message(what, "cannot be created"));
+  {
+    const Descriptor fd(raw_fd);
+    bool written = ::fchmod(fd.get(), S_IRUSR | S_IWUSR) == 0;  // whatever the umask
+    std::size_t done = 0;
+    while (written && done < content.size()) {
+      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        written = false;
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    written = written && ::fsync(fd.get()) == 0;
+    if (!written) {
+      ::unlink(temporary.c_str());
+      throw Error::storage(message(what, "cannot be written"));
+    }
+  }
+  // renameat2(RENAME_NOREPLACE) publishes the name atomically and fails with
+  // EEXIST rather than replace anything. On a file system without it,
+  // link(2) then unlink(2) gives the same guarantee, except that for an
+  // instant the file has two links (and a concurrent `read` refuses it).
+  int published = ::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+  int publish_error = errno;
+  const bool renamed = published == 0;
+  if (!renamed && publish_error != EEXIST) {
+    published = ::link(temporary.c_str(), path.c_str());
+    publish_error = errno;
+  }
+  if (!renamed) ::unlink(temporary.c_str());
+  if (published != 0) {
+    if (publish_error == EEXIST) return false;
     throw Error::storage(message(what, "cannot be created"));
   }
-  const Descriptor fd(raw_fd);
-  bool written = ::fchmod(fd.get(), S_IRUSR | S_IWUSR) == 0;  // whatever the umask
-  std::size_t done = 0;
-  while (written && done < content.size()) {
-    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      written = false;
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  written = written && ::fsync(fd.get()) == 0;
-  if (!written) {
-    ::unlink(path.c_str());
-    throw Error::storage(message(what, "cannot be written"));
-  }
   // The file's name is durable only once its directory is.
-  const Descriptor directory(::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (directory.get() >= 0) ::fsync(directory.get());
+  const Descriptor directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (directory_fd.get() >= 0) ::fsync(directory_fd.get());
+  return true;
+}
+
+void create(const std::string& path, std::string_view content, std::string_view what) {
+  if (!try_create(path, content, what)) {
+    throw Error::storage(message(what, "exists already; refusing to overwrite it"));
+  }
 }
 
 }  // namespace clusteraccess::private_file

@@ -29,11 +29,20 @@ bool exists_and_is_ours(const std::string& path, std::string_view what);
 /// `what` when it does not exist.
 SecretString read(const std::string& path, std::string_view what, std::size_t max_size);
 
-/// Creates `path` with mode 0600, never following or reusing an existing file
-/// (O_CREAT | O_EXCL | O_NOFOLLOW), writes `content` and makes it durable
-/// (fsync of the file and of its directory). Throws `Error::storage` naming
-/// `what` when the file exists or cannot be written; a partly written file is
-/// removed.
+/// Creates `path` with mode 0600 holding `content`, made durable (fsync of the
+/// file and of its directory), and published atomically: the content is
+/// written to a temporary file created O_EXCL | O_NOFOLLOW in the same
+/// directory, which is then hard-linked to `path` -- link(2) never follows
+/// or replaces an existing name, symlinks included -- and unlinked. So a
+/// concurrent reader sees either no file or the whole content, never a
+/// partly written one. Returns false, writing nothing, when `path` exists
+/// already (e.g. another process published it first). Throws `Error::storage`
+/// naming `what` when the file cannot be written; no temporary file is left
+/// behind then.
+bool try_create(const std::string& path, std::string_view content, std::string_view what);
+
+/// `try_create`, but a `path` that exists already throws `Error::storage`
+/// ("exists already").
 void create(const std::string& path, std::string_view content, std::string_view what);
 
 }  // namespace clusteraccess::private_file

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "access_info_service.hpp"
+#include "ca_vault.hpp"
 #include "certificate_authority.hpp"
 #include "clock.hpp"
 #include "clusteraccess/error.hpp"
@@ -17,13 +18,30 @@ namespace {
 
 // The CA outlives many agent certificates: ten years.
 constexpr std::chrono::seconds kCaValidity{std::chrono::hours(24 * 365 * 10)};
+// A writer that waits longer than this for a lock is better told so.
+constexpr std::chrono::milliseconds kMaxBusyTimeout{std::chrono::hours(1)};
 
+// Bounds are checked here, at open, so that an absurd value (a validity of
+// 1e17 seconds, past what a certificate can state) is a 400 naming the
+// option now rather than a 500 on every download later.
 RegistryOptions checked(RegistryOptions options) {
-  if (options.agent_certificate_validity.count() <= 0) {
-    throw Error::bad_parameter("agent_certificate_validity", "must be positive");
+  const auto validity = options.agent_certificate_validity;
+  if (validity < std::chrono::seconds(1) || validity > kCaValidity) {
+    throw Error::bad_parameter("agent_certificate_validity",
+                               "must be between 1 second and 3650 days (the CA's own validity)");
   }
-  if (options.busy_timeout.count() < 0) throw Error::bad_parameter("busy_timeout", "must not be negative");
+  if (options.busy_timeout.count() < 0 || options.busy_timeout > kMaxBusyTimeout) {
+    throw Error::bad_parameter("busy_timeout", "must be between 0 and 1 hour");
+  }
   return options;
+}
+
+// The master key's file: the one the options name, else `<path>.key`; an
+// in-memory registry, which no one can reopen, gets an ephemeral key ("").
+std::string master_key_file_for(const std::string& path, const RegistryOptions& options) {
+  if (!options.master_key_file.empty()) return options.master_key_file;
+  if (path == ":memory:") return {};
+  return path + ".key";
 }
 
 void require_principal(std::string_view principal) {
@@ -44,18 +62,22 @@ void require_proxy(std::string_view host, int port) {
 }  // namespace
 
 struct Registry::Impl {
+  // The order of the members is the order of opening: options, then the
+  // master key file (a bad one is refused before the registry file is
+  // touched), then the store, then the CA.
   Impl(const std::string& registry_path, RegistryOptions registry_options)
       : path(registry_path),
         options(checked(std::move(registry_options))),
+        vault(master_key_file_for(path, options)),
         store(std::make_unique<SqliteStore>(path, options.busy_timeout)),
-        authority(store->certificate_authority(
-            [this] { return CertificateAuthority::create(now(), kCaValidity); })),
+        authority(vault.open(*store, [this] { return CertificateAuthority::create(now(), kCaValidity); })),
         service(*store, authority, options) {}
 
   std::int64_t now() const { return unix_now(options); }
 
   std::string path;
   RegistryOptions options;
+  CaVault vault;
   std::unique_ptr<Store> store;
   CertificateAuthority authority;
   AccessInfoService service;
@@ -172,6 +194,14 @@ std::variant<AccessInfo, Error, FirstDownloadAdmitted> Registry::judge_access_in
 
 std::vector<DownloadRecord> Registry::downloads() const { return impl_->store->downloads(); }
 
-void Registry::backup(const std::string& destination) const { impl_->store->backup(destination); }
+void Registry::backup(const std::string& destination) const {
+  // A copy sealed under a key that lives only in this process could never
+  // be opened: refuse it rather than write a useless file.
+  if (master_key_file_for(impl_->path, impl_->options).empty()) {
+    throw Error::not_configured(
+        "an in-memory registry's master key lives only in this process; give it a master key file to back it up");
+  }
+  impl_->store->backup(destination);
+}
 
 }  // namespace clusteraccess

@@ -17,12 +17,16 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- The installation's certificate authority: exactly one row.
+-- The installation's certificate authority: exactly one row. private_key is
+-- the key sealed under the master key, which is not in this file
+-- (key_sealed = 1); 0 only in a registry upgraded from version 1, whose
+-- clear PEM key is sealed when it is first opened with a master key.
 CREATE TABLE certificate_authority (
   id              INTEGER PRIMARY KEY CHECK (id = 1),
   certificate_pem TEXT NOT NULL,
-  private_key_pem TEXT NOT NULL,
-  created_at      INTEGER NOT NULL
+  private_key     BLOB NOT NULL,
+  created_at      INTEGER NOT NULL,
+  key_sealed      INTEGER NOT NULL CHECK (key_sealed IN (0, 1))
 );
 
 CREATE TABLE regions (
@@ -77,6 +81,23 @@ CREATE TABLE downloads (
 );
 )sql";
 
+// Version 1 -> 2: the CA table gets its version 2 form; the key is copied
+// as it is, marked clear. (The table is rebuilt rather than altered so that
+// an upgraded file has the columns and constraints of a new one.)
+constexpr const char* kUpgradeFrom1 = R"sql(
+CREATE TABLE certificate_authority_v2 (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  certificate_pem TEXT NOT NULL,
+  private_key     BLOB NOT NULL,
+  created_at      INTEGER NOT NULL,
+  key_sealed      INTEGER NOT NULL CHECK (key_sealed IN (0, 1))
+);
+INSERT INTO certificate_authority_v2 (id, certificate_pem, private_key, created_at, key_sealed)
+  SELECT id, certificate_pem, CAST(private_key_pem AS BLOB), created_at, 0 FROM certificate_authority;
+DROP TABLE certificate_authority;
+ALTER TABLE certificate_authority_v2 RENAME TO certificate_authority;
+)sql";
+
 int user_version(sqlite::Connection& connection) {
   return static_cast<int>(connection.query_int("PRAGMA user_version"));
 }
@@ -109,8 +130,15 @@ void create_or_check_schema(sqlite::Connection& connection) {
   check_schema_compatible(connection);  // again, under the lock
   // Another connection may have created the schema while this one waited
   // for the lock; then there is nothing left to do.
-  if (user_version(connection) == kSchemaVersion) return;
-  connection.exec(kSchema);
+  const int version = user_version(connection);
+  if (version == kSchemaVersion) return;
+  if (version == 0) {
+    connection.exec(kSchema);
+  } else if (version == 1) {
+    connection.exec(kUpgradeFrom1);
+  } else {
+    throw Error::storage("the database schema version " + std::to_string(version) + " is not supported");
+  }
   connection.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   transaction.commit();
 }

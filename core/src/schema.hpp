@@ -6,8 +6,10 @@
 namespace clusteraccess {
 
 /// The schema version this library writes and reads (`PRAGMA user_version`).
-/// There is one version so far; a file of any other version is refused.
-inline constexpr int kSchemaVersion = 1;
+/// Version 1 kept the CA private key in the clear (`private_key_pem`);
+/// version 2 keeps it as opaque bytes with a `key_sealed` marker. A file of
+/// version 1 is upgraded when it is opened; a newer one is refused.
+inline constexpr int kSchemaVersion = 2;
 
 /// Throws `Error::storage` unless the database on `connection` is empty or a
 /// clusteraccess registry of a version this library can open (not newer than
@@ -16,7 +18,12 @@ void check_schema_compatible(sqlite::Connection& connection);
 
 /// Creates the schema in a new (empty) database, in one write transaction,
 /// or checks that an existing one is a clusteraccess registry of
-/// `kSchemaVersion` (a single read when it is). Throws `Error::storage` for a
+/// `kSchemaVersion` (a single read when it is), or upgrades one of an older
+/// version to it, in one write transaction. The upgrade from version 1 keeps
+/// the CA key as it was, in the clear and marked so (`key_sealed` = 0): the
+/// master key belongs to the layer above the store, which seals it next
+/// (Store::replace_clear_ca_key, which also wipes the copies this upgrade
+/// leaves in free pages). Throws `Error::storage` for a
 /// database written by a newer library, or for a file that is not a
 /// clusteraccess registry. Safe when several connections open a new file at
 /// once: exactly one creates the schema.

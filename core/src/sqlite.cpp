@@ -22,7 +22,7 @@ void Connection::Close::operator()(sqlite3* db) const noexcept { sqlite3_close_v
 Connection::Connection(const std::string& path, bool create, std::chrono::milliseconds busy_timeout) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
-                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   db_.reset(db);  // sqlite3_open_v2 may allocate a handle even when it fails
   check(rc);
@@ -149,6 +149,13 @@ std::string Statement::column_text(int column) const {
   return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
+std::string Statement::column_bytes(int column) const {
+  const void* bytes = sqlite3_column_blob(statement_.get(), column);
+  const int size = sqlite3_column_bytes(statement_.get(), column);
+  if (bytes == nullptr) return {};
+  return std::string(static_cast<const char*>(bytes), static_cast<std::size_t>(size));
+}
+
 std::optional<std::string> Statement::column_optional_text(int column) const {
   if (is_null(column)) return std::nullopt;
   return column_text(column);
@@ -167,6 +174,8 @@ void Statement::column_blob(int column, void* out, std::size_t size) const {
   }
   std::memcpy(out, blob, size);
 }
+
+PragmaReset::~PragmaReset() { sqlite3_exec(connection_.get(), pragma_, nullptr, nullptr, nullptr); }
 
 Transaction::Transaction(Connection& connection) : connection_(connection) {
   connection_.exec("BEGIN IMMEDIATE");

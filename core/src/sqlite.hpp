@@ -29,6 +29,8 @@ class Connection {
   /// busy timeout. The connection is in multi-thread mode: use it from one
   /// thread at a time.
   Connection(const std::string& path, bool create, std::chrono::milliseconds busy_timeout);
+  /// Opens with SQLITE_OPEN_NOFOLLOW: a symbolic link at `path` is refused,
+  /// never followed.
   ~Connection();
   Connection(Connection&&) noexcept;
   Connection& operator=(Connection&&) noexcept;
@@ -90,6 +92,8 @@ class Statement {
   bool is_null(int column) const;
   std::int64_t column_int(int column) const;
   std::string column_text(int column) const;
+  /// The column's bytes as they are stored (a blob, or text), empty for NULL.
+  std::string column_bytes(int column) const;
   std::optional<std::string> column_optional_text(int column) const;
   std::optional<std::int64_t> column_optional_int(int column) const;
   /// The column as a blob of exactly `size` bytes; throws `Error::storage`
@@ -115,6 +119,22 @@ class StatementScope {
 
  private:
   Statement& statement_;
+};
+
+/// Runs `pragma` (which must set a connection setting back to what it was)
+/// when the scope ends, whether it finished or threw, so that a pooled
+/// connection goes back to the pool as it came out of it.
+class PragmaReset {
+ public:
+  PragmaReset(Connection& connection, const char* pragma) noexcept
+      : connection_(connection), pragma_(pragma) {}
+  ~PragmaReset();
+  PragmaReset(const PragmaReset&) = delete;
+  PragmaReset& operator=(const PragmaReset&) = delete;
+
+ private:
+  Connection& connection_;
+  const char* pragma_;
 };
 
 /// A write transaction (BEGIN IMMEDIATE, so it takes the write lock up front

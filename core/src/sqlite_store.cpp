@@ -31,6 +31,18 @@ void create_if_missing(const std::string& path) {
   throw Error::storage(std::string("cannot create the registry file: ") + std::strerror(errno));
 }
 
+// The registry holds the CA key and the audit trail: a symbolic link planted
+// at its path, a file another user created in advance (who could read it
+// whatever its mode) or a hard link to a file elsewhere is refused before a
+// byte is written, as are such -wal and -shm files. The connection itself is
+// opened with SQLITE_OPEN_NOFOLLOW, so a symlink planted after this check is
+// refused too.
+void require_ours(const std::string& path) {
+  private_file::exists_and_is_ours(path, "registry file");
+  private_file::exists_and_is_ours(path + "-wal", "registry write-ahead log file");
+  private_file::exists_and_is_ours(path + "-shm", "registry shared-memory file");
+}
+
 // A registry file that exists with wider permissions (made by `touch`, say)
 // is narrowed to 0600, with its -wal and -shm files, before the CA key can be
 // written into it.
@@ -164,7 +176,10 @@ class SqliteStore::Lease {
 
 SqliteStore::SqliteStore(std::string path, std::chrono::milliseconds busy_timeout)
     : path_(std::move(path)), busy_timeout_(busy_timeout) {
-  if (!is_memory(path_)) create_if_missing(path_);
+  if (!is_memory(path_)) {
+    require_ours(path_);
+    create_if_missing(path_);
+  }
   idle_.push_back(open_session());
   if (!is_memory(path_)) verify_integrity(idle_.back()->db);
 }
@@ -224,27 +239,56 @@ void SqliteStore::give_back(std::unique_ptr<Session> session) {
   returned_.notify_one();
 }
 
-CaMaterial SqliteStore::certificate_authority(const std::function<CaMaterial()>& create) {
+StoredCa SqliteStore::certificate_authority(const std::function<StoredCa()>& create) {
   auto session = borrow();
   auto& db = session->db;
-  const auto load = [&db]() -> std::optional<CaMaterial> {
-    sqlite::Statement select(db, "SELECT certificate_pem, private_key_pem FROM certificate_authority");
+  const auto load = [&db]() -> std::optional<StoredCa> {
+    sqlite::Statement select(db, "SELECT certificate_pem, private_key, key_sealed FROM certificate_authority");
     if (!select.step()) return std::nullopt;
-    return CaMaterial{select.column_text(0), SecretString(select.column_text(1))};
+    return StoredCa{select.column_text(0), SecretString(select.column_bytes(1)), select.column_int(2) != 0};
   };
-  if (auto material = load()) return std::move(*material);
+  if (auto stored = load()) return std::move(*stored);
 
   sqlite::Transaction transaction(db);
-  if (auto material = load()) return std::move(*material);  // another process won
-  CaMaterial material = create();
+  if (auto stored = load()) return std::move(*stored);  // another process won
+  StoredCa stored = create();
   sqlite::Statement insert(db,
-                           "INSERT INTO certificate_authority (id, certificate_pem, private_key_pem, "
-                           "created_at) VALUES (1, ?1, ?2, unixepoch())");
-  insert.bind(1, material.certificate_pem);
-  insert.bind(2, material.private_key_pem.view());
+                           "INSERT INTO certificate_authority (id, certificate_pem, private_key, "
+                           "created_at, key_sealed) VALUES (1, ?1, ?2, unixepoch(), ?3)");
+  insert.bind(1, stored.certificate_pem);
+  insert.bind_blob(2, stored.private_key.view().data(), stored.private_key.view().size());
+  insert.bind(3, std::int64_t{stored.key_sealed ? 1 : 0});
   insert.run();
   transaction.commit();
-  return material;
+  return stored;
+}
+
+bool SqliteStore::replace_clear_ca_key(std::string_view sealed) {
+  auto session = borrow();
+  auto& db = session->db;
+  // secure_delete zeroes the space the old key leaves, in the page images
+  // this transaction writes; the connection goes back to the pool with the
+  // default again, whatever happens.
+  db.exec("PRAGMA secure_delete = ON");
+  const sqlite::PragmaReset restore(db, "PRAGMA secure_delete = OFF");
+  {
+    sqlite::Transaction transaction(db);
+    sqlite::Statement update(db,
+                             "UPDATE certificate_authority SET private_key = ?1, key_sealed = 1 "
+                             "WHERE key_sealed = 0");
+    update.bind_blob(1, sealed.data(), sealed.size());
+    update.run();
+    if (db.changes() != 1) return false;
+    transaction.commit();
+  }
+  // Copies of the old key may remain elsewhere: in pages freed earlier (the
+  // schema upgrade that copied the table), or in the database file itself,
+  // until a checkpoint writes the new page over it. VACUUM rewrites every
+  // page and drops the free ones; the TRUNCATE checkpoint then writes them
+  // all into the file and empties the WAL.
+  db.exec("VACUUM");
+  if (!is_memory(path_)) db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return true;
 }
 
 Settings SqliteStore::settings() {

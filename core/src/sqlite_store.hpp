@@ -29,7 +29,11 @@ class SqliteStore final : public Store {
   SqliteStore(std::string path, std::chrono::milliseconds busy_timeout);
   ~SqliteStore() override;
 
-  CaMaterial certificate_authority(const std::function<CaMaterial()>& create) override;
+  StoredCa certificate_authority(const std::function<StoredCa()>& create) override;
+  /// Updates the key with secure_delete on, then VACUUMs (every page of the
+  /// file is rewritten, free pages are dropped) and checkpoints the WAL with
+  /// TRUNCATE, so the old key is in neither the database file nor its WAL.
+  bool replace_clear_ca_key(std::string_view sealed) override;
   Settings settings() override;
   void set_settings(const SettingValues& values) override;
   void put_region(const Region& region) override;

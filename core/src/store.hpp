@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "ca_material.hpp"
+#include "secret_string.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/download_record.hpp"
@@ -72,6 +72,18 @@ struct DownloadCommit {
   std::optional<std::string> vpcendpoint;
 };
 
+/// The certificate authority as a store keeps it. The store never interprets
+/// the key: it keeps the bytes the layer above gives it (ca_vault.hpp), so a
+/// backend gets the encryption at rest without knowing of it.
+struct StoredCa {
+  std::string certificate_pem;
+  /// The private key sealed under the master key -- or, when `key_sealed` is
+  /// false, its PKCS#8 PEM in the clear, as a registry written before
+  /// secrets were sealed kept it, until `replace_clear_ca_key` seals it.
+  SecretString private_key;
+  bool key_sealed;
+};
+
 /// Every installation setting, by key, as text. Their meaning and encoding
 /// belong to installation_settings.hpp, not to the store.
 using Settings = std::map<std::string, std::string, std::less<>>;
@@ -88,9 +100,21 @@ class Store {
   /// returns -- unless another caller stored one meanwhile. However many
   /// callers (threads, processes opening a new registry) race, exactly one CA
   /// is stored and every caller returns that one; a loser's `create` result,
-  /// if it was called at all, is discarded. When `create` throws, nothing is
-  /// stored and the exception propagates.
-  virtual CaMaterial certificate_authority(const std::function<CaMaterial()>& create) = 0;
+  /// if it was called at all, is discarded. `create` runs at most once per
+  /// call, while no other caller can store a CA. When `create` throws,
+  /// nothing is stored and the exception propagates.
+  virtual StoredCa certificate_authority(const std::function<StoredCa()>& create) = 0;
+
+  /// Replaces a CA private key kept in the clear (`key_sealed` false) with
+  /// `sealed`, and marks it sealed, in one transaction -- only while it is
+  /// still clear: returns false, changing nothing, when there is no CA or its
+  /// key is sealed already (a racing caller sealed it first). When it returns
+  /// true, no clear copy of the old key remains in the backend's files: not
+  /// in free pages, not in a journal or write-ahead log. (Should another
+  /// connection keep a read snapshot open through the whole busy timeout, the
+  /// old pages are overwritten by the backend's next checkpoint instead, at
+  /// the latest when its last connection closes.)
+  virtual bool replace_clear_ca_key(std::string_view sealed) = 0;
 
   // --- installation settings --------------------------------------------------
 

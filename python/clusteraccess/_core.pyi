@@ -143,10 +143,14 @@ class Registry:
         busy_timeout_ms: int = 5000,
         certificate_validity_seconds: int = 31536000,
         clock: Callable[[], int] | None = None,
+        master_key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         """Opens (creating it 0600, with its CA, on first use) the registry at path.
 
-        clock returns the current Unix time; tests use it to move time."""
+        The CA key is stored sealed under the 32-byte master key in
+        master_key_file (default: path + ".key"), created 0600 with a new
+        registry; a missing or wrong key is an InternalError that changes
+        nothing. clock returns the current Unix time; tests use it to move time."""
     def close(self) -> None:
         """Closes the database; later calls raise ValueError. Calls in flight finish first."""
     @property

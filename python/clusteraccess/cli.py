@@ -16,6 +16,7 @@ from .cli_output import CommandError
 __all__ = ["DB_ENV", "DEFAULT_DB", "build_parser", "main"]
 
 DB_ENV = "CLUSTERACCESS_DB"
+MASTER_KEY_ENV = "CLUSTERACCESS_MASTER_KEY_FILE"
 DEFAULT_DB = "clusteraccess.db"
 
 EXIT_STATUS_HELP = """\
@@ -112,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         default=os.environ.get(DB_ENV, DEFAULT_DB),
         help=f"the registry file (default: ${DB_ENV} or ./{DEFAULT_DB})",
+    )
+    parser.add_argument(
+        "--master-key-file",
+        metavar="FILE",
+        default=os.environ.get(MASTER_KEY_ENV),
+        help=f"the 32-byte key that seals the registry's secrets (default: ${MASTER_KEY_ENV} or the "
+        "registry path + .key; `init` creates it, mode 0600)",
     )
     commands = _Commands(parser)
 

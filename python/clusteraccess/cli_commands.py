@@ -45,10 +45,13 @@ def require_registry(path: str) -> None:
         raise CommandError(f"no registry at {path} (run `clusteraccess init` first, or give --db)")
 
 
-def open_registry(args: argparse.Namespace) -> Registry:
-    """Opens the registry at --db, which `init` must have created."""
-    require_registry(args.db)
-    return Registry(args.db)
+def open_registry(args: argparse.Namespace, *, create: bool = False) -> Registry:
+    """Opens the registry at --db (which only `init` may create) with its
+    master key file (--master-key-file, $CLUSTERACCESS_MASTER_KEY_FILE, or the
+    default next to the registry)."""
+    if not create:
+        require_registry(args.db)
+    return Registry(args.db, master_key_file=args.master_key_file)
 
 
 def read_token(args: argparse.Namespace) -> Optional[str]:
@@ -86,7 +89,7 @@ def exit_code(error: ClusterAccessError) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Creates or opens the registry (making its CA) and applies the settings given."""
-    registry = Registry(args.db)
+    registry = open_registry(args, create=True)
     if args.public_endpoint is not None:
         registry.set_public_endpoint(*args.public_endpoint)
     for name, host, proxy_port in args.region:

@@ -38,6 +38,13 @@ Installed install(Registry& registry, int clusters) {
   return installed;
 }
 
+// The copy opens with the original's master key file; it is not copied.
+RegistryOptions with_key_of(const std::string& original) {
+  RegistryOptions options;
+  options.master_key_file = original + ".key";
+  return options;
+}
+
 AccessInfo download(Registry& registry, const ClusterId& id, const std::string& token) {
   return registry.access_info({id.str(), token, std::nullopt, std::nullopt});
 }
@@ -54,7 +61,9 @@ TEST(Backup, TheCopyIsPrivateAndAnswersAsTheRegistryDid) {
   ASSERT_EQ(::stat(copy_path.c_str(), &status), 0);
   EXPECT_EQ(status.st_mode & 07777, 0600u);
 
-  Registry copy(copy_path);
+  EXPECT_FALSE(std::filesystem::exists(copy_path + ".key")) << "the master key must not travel with the copy";
+  EXPECT_EQ(error_of([&] { Registry unopened(copy_path); }).code(), error_code::kNotConfigured);
+  Registry copy(copy_path, with_key_of(dir.file("live.db")));
   EXPECT_EQ(copy.ca_certificate_pem(), registry.ca_certificate_pem());
   EXPECT_EQ(copy.clusters().size(), 2u);
   ASSERT_EQ(copy.downloads().size(), 1u);
@@ -78,7 +87,7 @@ TEST(Backup, CopiesTakenDuringDownloadsHoldEachDownloadWhole) {
   }
   downloader.join();
   for (const auto& path : copies) {
-    Registry copy(path);
+    Registry copy(path, with_key_of(dir.file("live.db")));
     std::map<std::string, std::string> recorded;
     for (const auto& record : copy.downloads()) recorded[record.cluster_id.str()] = record.certificate_serial;
     for (const auto& cluster : copy.clusters()) {
@@ -107,12 +116,20 @@ TEST(Backup, NeverOverwritesAFileAndLeavesNoFileWhenItFails) {
   EXPECT_FALSE(std::filesystem::exists(nowhere));
 }
 
-TEST(Backup, AnInMemoryRegistryCanBeSavedToAFile) {
+TEST(Backup, AnInMemoryRegistryIsSavedOnlyWithAKeyFile) {
   TempDir dir;
-  Registry registry(":memory:");
-  const Installed installed = install(registry, 1);
-  registry.backup(dir.file("saved.db"));
-  EXPECT_EQ(Registry(dir.file("saved.db")).clusters().size(), 1u);
+  Registry ephemeral(":memory:");
+  install(ephemeral, 1);
+  const Error refused = error_of([&] { ephemeral.backup(dir.file("never.db")); });
+  EXPECT_EQ(refused.code(), error_code::kNotConfigured);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("never.db")));
+
+  RegistryOptions options;
+  options.master_key_file = dir.file("memory.key");
+  Registry keyed(":memory:", options);
+  install(keyed, 1);
+  keyed.backup(dir.file("saved.db"));
+  EXPECT_EQ(Registry(dir.file("saved.db"), options).clusters().size(), 1u);
 }
 
 }  // namespace

@@ -414,6 +414,13 @@ TEST(Concurrency, FourProcessesCreatingOneNewRegistryAgreeOnOneCertificateAuthor
     EXPECT_NE(record, std::string(32, 'E')) << "a child failed to open the new registry";
     EXPECT_EQ(record, expected) << "children saw different certificate authorities";
   }
+  // One master key file, which opens the one CA (this process just opened
+  // it), and no temporary file left by the losers of the race to create it.
+  EXPECT_EQ(testing::read_bytes(path + ".key").value_or("").size(), 32u);
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name == "new.db" || name == "new.db.key" || name == "new.db-wal" || name == "new.db-shm") << name;
+  }
 }
 
 TEST(Concurrency, EightThreadsCreatingOneNewRegistryAgreeOnOneCertificateAuthority) {
@@ -443,6 +450,9 @@ TEST(Concurrency, EightThreadsCreatingOneNewRegistryAgreeOnOneCertificateAuthori
   EXPECT_EQ(errors.load(), 0);
   const std::string expected = Registry(path).ca_certificate_pem();
   for (const std::string& authority : authorities) EXPECT_EQ(authority, expected);
+  EXPECT_EQ(testing::read_bytes(path + ".key").value_or("").size(), 32u);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 2)
+      << "expected new.db and new.db.key only";
 }
 
 // --- the key never reaches the files -----------------------------------------------

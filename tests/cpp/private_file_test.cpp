@@ -62,6 +62,25 @@ TEST(PrivateFile, NeverOverwritesAnExistingFile) {
   EXPECT_EQ(content_of(path), "old");
 }
 
+TEST(PrivateFile, TryCreateIsFalseForAnExistingNameAndLeavesNoTemporaryFile) {
+  TempDir dir;
+  const std::string path = dir.file("master.key");
+  EXPECT_TRUE(private_file::try_create(path, "first", "master key file"));
+  EXPECT_FALSE(private_file::try_create(path, "second", "master key file"));
+  EXPECT_EQ(content_of(path), "first");
+  fs::create_symlink(dir.file("elsewhere"), dir.file("link.key"));
+  EXPECT_FALSE(private_file::try_create(dir.file("link.key"), "third", "master key file"));
+  EXPECT_FALSE(fs::exists(dir.file("elsewhere")));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+}
+
+TEST(PrivateFile, AFailedCreateLeavesNoTemporaryFile) {
+  TempDir dir;
+  expect_refused([&] { private_file::create(dir.file("missing/master.key"), "secret", "master key file"); },
+                 error_code::kStorageFailure, "cannot be created");
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
 TEST(PrivateFile, NeverCreatesThroughAPlantedSymlink) {
   TempDir dir;
   const std::string target = dir.file("elsewhere");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "clusteraccess/error.hpp"
+#include "schema.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess {
@@ -115,7 +116,7 @@ TEST(Registry, UsesWalAndTheCurrentSchemaVersion) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   { Registry registry(path); }
-  EXPECT_EQ(raw_query_int(path, "PRAGMA user_version"), 1);
+  EXPECT_EQ(raw_query_int(path, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(testing::journal_mode(path), "wal");
 }
 
@@ -184,9 +185,9 @@ TEST(Registry, NewerSchemaVersionIs500) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   { Registry registry(path); }
-  raw_sql(path, "PRAGMA user_version = 2");
+  raw_sql(path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion + 1)).c_str());
   expect_storage_error(path);
-  EXPECT_EQ(raw_query_int(path, "PRAGMA user_version"), 2);  // left alone
+  EXPECT_EQ(raw_query_int(path, "PRAGMA user_version"), kSchemaVersion + 1);  // left alone
 }
 
 TEST(Registry, SqliteDatabaseThatIsNotARegistryIs500AndLeftAlone) {

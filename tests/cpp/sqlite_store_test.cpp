@@ -358,25 +358,67 @@ TEST_F(SqliteStoreTest, CertificateAuthorityIsCreatedOnceThenLoaded) {
   int created = 0;
   const auto create = [&created] {
     ++created;
-    return CaMaterial{"certificate " + std::to_string(created), SecretString("key " + std::to_string(created))};
+    return StoredCa{"certificate " + std::to_string(created), SecretString("key " + std::to_string(created)), true};
   };
-  const CaMaterial first = store_.certificate_authority(create);
+  const StoredCa first = store_.certificate_authority(create);
   EXPECT_EQ(created, 1);
   EXPECT_EQ(first.certificate_pem, "certificate 1");
-  EXPECT_EQ(first.private_key_pem.view(), "key 1");
-  const CaMaterial again = store_.certificate_authority(create);
+  EXPECT_EQ(first.private_key.view(), "key 1");
+  EXPECT_TRUE(first.key_sealed);
+  const StoredCa again = store_.certificate_authority(create);
   EXPECT_EQ(created, 1);
   EXPECT_EQ(again.certificate_pem, "certificate 1");
-  EXPECT_EQ(again.private_key_pem.view(), "key 1");
+  EXPECT_EQ(again.private_key.view(), "key 1");
   SqliteStore reopened(path_, 5000ms);
   EXPECT_EQ(reopened.certificate_authority(create).certificate_pem, "certificate 1");
   EXPECT_EQ(created, 1);
 }
 
 TEST_F(SqliteStoreTest, FailedCertificateAuthorityCreationStoresNothing) {
-  EXPECT_THROW(store_.certificate_authority([]() -> CaMaterial { throw Error::certificates("boom"); }), Error);
-  const CaMaterial material = store_.certificate_authority([] { return CaMaterial{"cert", SecretString("key")}; });
-  EXPECT_EQ(material.certificate_pem, "cert");
+  EXPECT_THROW(store_.certificate_authority([]() -> StoredCa { throw Error::certificates("boom"); }), Error);
+  const StoredCa stored = store_.certificate_authority([] { return StoredCa{"cert", SecretString("key"), true}; });
+  EXPECT_EQ(stored.certificate_pem, "cert");
+}
+
+// The store keeps the key's bytes as given, whatever they are: sealed bytes
+// are binary, with NULs.
+TEST_F(SqliteStoreTest, CertificateAuthorityKeyBytesRoundTripExactly) {
+  const std::string bytes("\x01\x00sealed\xff\x00", 10);
+  store_.certificate_authority([&] { return StoredCa{"cert", SecretString(bytes), true}; });
+  SqliteStore reopened(path_, 5000ms);
+  const StoredCa stored = reopened.certificate_authority([]() -> StoredCa { throw Error::internal("not again"); });
+  EXPECT_EQ(stored.private_key.view(), bytes);
+  EXPECT_TRUE(stored.key_sealed);
+}
+
+TEST_F(SqliteStoreTest, ReplaceClearCaKeySealsOnlyAClearKeyOnce) {
+  EXPECT_FALSE(store_.replace_clear_ca_key("sealed")) << "no CA yet";
+  store_.certificate_authority([] { return StoredCa{"cert", SecretString("clear key"), false}; });
+  EXPECT_TRUE(store_.replace_clear_ca_key("sealed 1"));
+  EXPECT_FALSE(store_.replace_clear_ca_key("sealed 2")) << "already sealed";
+  SqliteStore reopened(path_, 5000ms);
+  const StoredCa stored = reopened.certificate_authority([]() -> StoredCa { throw Error::internal("not again"); });
+  EXPECT_EQ(stored.private_key.view(), "sealed 1");
+  EXPECT_TRUE(stored.key_sealed);
+  EXPECT_EQ(stored.certificate_pem, "cert");
+}
+
+// What replace_clear_ca_key promises: afterwards the old value is nowhere in
+// the files, though the table row, the free pages and the WAL all held it.
+TEST_F(SqliteStoreTest, ReplaceClearCaKeyLeavesNoCopyOfTheOldKeyInTheFiles) {
+  const std::string clear = "CLEAR-CA-KEY-" + std::string(300, 'q');
+  store_.certificate_authority([&] { return StoredCa{"cert", SecretString(clear), false}; });
+  // Copies in freed pages too: a table that held the value, dropped.
+  raw_exec(path_, ("CREATE TABLE scratch (v BLOB); INSERT INTO scratch VALUES ('" + clear +
+                   "'); DROP TABLE scratch;").c_str());
+  const auto files = [this] {
+    std::string bytes;
+    for (const char* suffix : {"", "-wal", "-shm"}) bytes += testing::read_bytes(path_ + suffix).value_or("");
+    return bytes;
+  };
+  ASSERT_NE(files().find("CLEAR-CA-KEY-"), std::string::npos) << "the scan must see the value before";
+  ASSERT_TRUE(store_.replace_clear_ca_key("sealed"));
+  EXPECT_EQ(files().find("CLEAR-CA-KEY-"), std::string::npos) << "while the store is open";
 }
 
 TEST_F(SqliteStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {

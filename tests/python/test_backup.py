@@ -27,7 +27,8 @@ def test_the_copy_answers_as_the_registry_did(
     registry.backup(copy_path)
     assert stat.S_IMODE(copy_path.stat().st_mode) == 0o600
 
-    copy = Registry(str(copy_path))
+    assert not Path(f"{copy_path}.key").exists(), "the master key must not travel with the copy"
+    copy = Registry(str(copy_path), master_key_file=f"{installation.path}.key")
     assert copy.ca_certificate_pem() == registry.ca_certificate_pem()
     assert [c.id for c in copy.clusters()] == [c.id for c in registry.clusters()]
     assert [d.certificate_serial for d in copy.downloads()] == [d.certificate_serial for d in registry.downloads()]
@@ -52,7 +53,7 @@ def test_a_backup_taken_during_downloads_holds_each_download_whole(installation:
         registry.backup(copies[-1])
     downloading.join()
     for copy_path in copies:
-        copy = Registry(str(copy_path))
+        copy = Registry(str(copy_path), master_key_file=f"{installation.path}.key")
         recorded = {d.cluster_id: d.certificate_serial for d in copy.downloads()}
         for cluster in copy.clusters():
             assert cluster.certificate_serial == recorded.get(cluster.id), "a download without its audit record"
@@ -90,7 +91,7 @@ def test_the_command_line_backs_up_and_refuses_to_overwrite(
     first = backup()
     assert first.returncode == 0, first.stderr
     assert stat.S_IMODE(os.stat(destination).st_mode) == 0o600
-    assert [c.id for c in Registry(str(destination)).clusters()] == [c.id for c in installation.registry.clusters()]
+    assert [c.id for c in Registry(str(destination), master_key_file=f"{installation.path}.key").clusters()] == [c.id for c in installation.registry.clusters()]
     before = destination.read_bytes()
     second = backup()
     assert second.returncode == 50 and "exists already" in second.stderr

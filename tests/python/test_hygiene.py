@@ -37,6 +37,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import clusteraccess
 from clusteraccess import ClusterAccessError, Registry
@@ -69,13 +70,17 @@ def found(forms: dict[str, bytes], data: bytes) -> list[str]:
 
 
 def ca_private_key_pem(path: Path) -> bytes:
-    """The CA key, read from the registry file itself (where it lives, 0600)."""
+    """The CA key, read from the registry file itself, where it lives sealed
+    (AES-256-GCM: a format byte, the 12-byte nonce, then ciphertext and tag)
+    under the master key in the 0600 file next to it."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        (pem,) = connection.execute("SELECT private_key_pem FROM certificate_authority").fetchone()
+        (sealed,) = connection.execute("SELECT private_key FROM certificate_authority").fetchone()
     finally:
         connection.close()
-    return str(pem).encode()
+    master_key = path.with_name(path.name + ".key").read_bytes()
+    assert sealed[0] == 1
+    return AESGCM(master_key).decrypt(sealed[1:13], sealed[13:], b"clusteraccess:certificate_authority:1")
 
 
 def text_of(value: Any, depth: int = 0) -> str:

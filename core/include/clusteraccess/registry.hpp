@@ -22,13 +22,39 @@ namespace clusteraccess {
 /// The state of one installation, kept in one SQLite file (WAL mode), and the
 /// rules of GET /v1/clusters/{clusterid}/accessinfo.
 ///
-/// Opening a registry creates the file (mode 0600, since it holds the
-/// certificate authority's key) with its schema, or checks that an existing
-/// file is a registry of this schema version: a newer version, a damaged file
-/// or another program's database is refused. The certificate authority is
-/// made on first use. Several `Registry` objects, threads and processes may
-/// share one file: every method is safe to call concurrently, and the access
-/// information of a cluster is handed out exactly once.
+/// Opening a registry creates the file (mode 0600) with its schema, or checks
+/// that an existing file is a registry of this schema version: a newer
+/// version, a damaged file or another program's database is refused, and a
+/// registry of an older version is upgraded. The registry file (and its
+/// -wal and -shm files when they exist) is used only when it is a regular
+/// file owned by this process's user with a single link, and never through
+/// a symbolic link: anything else is refused (500) before a byte is written.
+/// Several `Registry` objects, threads and processes may share one file:
+/// every method is safe to call concurrently, and the access information of
+/// a cluster is handed out exactly once.
+///
+/// Secrets at rest (docs/contract.md): the certificate authority, made on
+/// first use, is stored with its private key sealed (AES-256-GCM) under the
+/// master key, which lives in its own file (`RegistryOptions::master_key_file`,
+/// by default `<path>.key`), never in the registry. Opening follows these
+/// rules:
+///  - a master key file that exists must be a regular file of exactly 32
+///    bytes, mode 0600 (no group or other access), owned by this process's
+///    user, with one link, not a symbolic link; else the open fails (500)
+///    before the registry is touched;
+///  - a new registry (no CA yet) with no key file: the key file is created
+///    (0600, published atomically), then the CA is made and stored sealed.
+///    Processes opening one new registry at once end with one key file and
+///    one CA that all of them open;
+///  - a registry holding a sealed CA and no key file: 500
+///    `UCS.01000009` ("master key file does not exist"), nothing changed;
+///  - a registry holding a sealed CA that the key does not open (another
+///    installation's key, a damaged file): 500 `UCS.01000009` ("the master key
+///    does not open this registry's secrets"), nothing changed;
+///  - a registry written before keys were sealed (schema version 1, the CA
+///    key in the clear): the key file is created if missing, the CA key is
+///    sealed in place, and no clear copy is left in the file's free pages or
+///    its WAL.
 ///
 /// Every method throws `Error` on failure.
 class Registry {
@@ -133,7 +159,10 @@ class Registry {
   /// Writes a consistent online copy of the registry to a new file at
   /// `destination` (mode 0600; an existing file is refused) while other
   /// callers go on. The master key file is not part of it: back it up
-  /// separately and keep it apart from the copy. Restoring an older copy
+  /// separately and keep it apart from the copy (open the copy with
+  /// `RegistryOptions::master_key_file` naming it, or put it next to the copy
+  /// as `<copy>.key`). An in-memory registry with an ephemeral master key is
+  /// refused (500 `UCS.01000009`): its copy could never be opened. Restoring an older copy
   /// forgets the downloads made since, so their clusters could be downloaded
   /// again; see the README, "State and backups".
   void backup(const std::string& destination) const;

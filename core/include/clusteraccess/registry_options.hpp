@@ -4,16 +4,29 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace clusteraccess {
 
-/// Tuning of a `Registry`. The defaults suit a service.
+/// Tuning of a `Registry`. The defaults suit a service. Every option is
+/// checked when the registry is opened: a value out of its bounds throws 400
+/// `Error::bad_parameter` naming the option and its bounds.
 struct RegistryOptions {
   /// How long a writer waits for another connection's lock before the call
-  /// fails with a 500 `Error`.
+  /// fails with a 500 `Error`. From 0 to 1 hour.
   std::chrono::milliseconds busy_timeout{5000};
-  /// Validity of each agent certificate, from the moment it is issued.
+  /// Validity of each agent certificate, from the moment it is issued. From
+  /// 1 second to 3650 days (10 years, the certificate authority's own
+  /// validity, which no agent certificate outlives).
   std::chrono::seconds agent_certificate_validity{std::chrono::hours(24 * 365)};
+  /// The file holding the 32-byte master key that seals the certificate
+  /// authority's private key in the registry (AES-256-GCM). Empty: the
+  /// default, `<registry path>.key` next to the registry file; for a
+  /// ":memory:" registry, an ephemeral key that is never written anywhere.
+  /// The key never enters the registry file, so a copy of that file alone
+  /// does not give the CA key away. How it is created and checked: see
+  /// `Registry`.
+  std::string master_key_file;
   /// The current time in Unix seconds; the system clock when empty. Tests set
   /// it to move time without waiting.
   std::function<std::int64_t()> clock;
