@@ -6,8 +6,10 @@
 #include <ctime>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
@@ -16,6 +18,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509_vfy.h>
 
 #include "clusteraccess/error.hpp"
 #include "fault_injection.hpp"
@@ -271,6 +274,198 @@ openssl::Pkey read_private_key(std::string_view pem) {
   return key;
 }
 
+
+// --- Revocation list ---------------------------------------------------------
+
+// The largest serial RFC 5280 allows: 20 bytes, 40 hex digits.
+constexpr std::size_t kMaxSerialDigits = 40;
+
+// `hex` as `AgentCredential::serial_hex` writes serials: lowercase, no
+// leading zeros, not empty. Only this form is accepted, so that one serial
+// has one spelling and two spellings cannot list it twice.
+bool is_serial_hex(std::string_view hex) {
+  if (hex.empty() || hex.size() > kMaxSerialDigits || hex.front() == '0') return false;
+  return std::all_of(hex.begin(), hex.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+openssl::Asn1Integer serial_from_hex(const std::string& hex) {
+  BIGNUM* raw = nullptr;
+  const int digits = BN_hex2bn(&raw, hex.c_str());
+  const openssl::BigNum number(raw);
+  check(number != nullptr && digits == static_cast<int>(hex.size()), "bad revoked serial");
+  openssl::Asn1Integer serial(BN_to_ASN1_INTEGER(number.get(), nullptr));
+  check(serial != nullptr, "bad revoked serial");
+  return serial;
+}
+
+openssl::Asn1Time asn1_time(std::int64_t at) {
+  check(at >= std::numeric_limits<std::time_t>::min() && at <= std::numeric_limits<std::time_t>::max(),
+        "bad revocation list time");
+  openssl::Asn1Time time(ASN1_TIME_set(nullptr, static_cast<std::time_t>(at)));
+  check(time != nullptr, "bad revocation list time");
+  return time;
+}
+
+// The entries to list: one per serial, with its earliest date, in ascending
+// serial order (equal-length lowercase hex without leading zeros orders as
+// its number), so that the same revocations always give the same list.
+std::vector<RevokedCertificate> distinct_by_serial(const std::vector<RevokedCertificate>& revoked) {
+  std::vector<RevokedCertificate> entries;
+  entries.reserve(revoked.size());
+  for (const RevokedCertificate& entry : revoked) {
+    check(is_serial_hex(entry.serial_hex), "bad revoked serial");
+    entries.push_back(entry);
+  }
+  const auto by_serial_then_date = [](const RevokedCertificate& a, const RevokedCertificate& b) {
+    if (a.serial_hex.size() != b.serial_hex.size()) return a.serial_hex.size() < b.serial_hex.size();
+    if (a.serial_hex != b.serial_hex) return a.serial_hex < b.serial_hex;
+    return a.revoked_at < b.revoked_at;
+  };
+  std::sort(entries.begin(), entries.end(), by_serial_then_date);
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const RevokedCertificate& a, const RevokedCertificate& b) {
+                              return a.serial_hex == b.serial_hex;
+                            }),
+                entries.end());
+  return entries;
+}
+
+void add_revoked(X509_CRL* crl, const RevokedCertificate& entry) {
+  openssl::X509Revoked revoked(X509_REVOKED_new());
+  check(revoked != nullptr, "revocation list creation failed");
+  const openssl::Asn1Integer serial = serial_from_hex(entry.serial_hex);
+  const openssl::Asn1Time date = asn1_time(entry.revoked_at);
+  check(X509_REVOKED_set_serialNumber(revoked.get(), serial.get()) == 1 &&
+            X509_REVOKED_set_revocationDate(revoked.get(), date.get()) == 1,
+        "revocation list creation failed");
+  check(X509_CRL_add0_revoked(crl, revoked.get()) == 1, "revocation list creation failed");
+  static_cast<void>(revoked.release());  // the CRL owns it now
+}
+
+std::string crl_to_pem(X509_CRL* crl) {
+  const openssl::Bio bio = memory_bio();
+  check(PEM_write_bio_X509_CRL(bio.get(), crl) == 1, "PEM encoding failed");
+  return bio_contents(bio.get());
+}
+
+// --- Agent certificate verification -----------------------------------------
+
+// Larger than any certificate `issue` makes by two orders of magnitude; a
+// bound so that a peer cannot make the parser chew on megabytes.
+constexpr std::size_t kMaxAgentCertificatePem = 64 * 1024;
+constexpr std::string_view kPemCertificateBegin = "-----BEGIN CERTIFICATE-----";
+
+bool is_pem_whitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The DER of the one PEM "CERTIFICATE" block `pem` is made of, or nullptr.
+// PEM_read_bio alone would skip text before the block and ignore what follows
+// it; here the block must come first and only whitespace may follow.
+openssl::X509Cert parse_single_certificate(std::string_view pem) {
+  if (pem.size() > kMaxAgentCertificatePem || pem.substr(0, kPemCertificateBegin.size()) != kPemCertificateBegin) {
+    return nullptr;
+  }
+  const openssl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (bio == nullptr) return nullptr;
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* der = nullptr;
+  long length = 0;
+  const bool read = PEM_read_bio(bio.get(), &name, &header, &der, &length) == 1;
+  const openssl::String owned_name(name);
+  const openssl::String owned_header(header);
+  const openssl::Bytes owned_der(der);
+  if (!read || std::string_view(name) != "CERTIFICATE" || *header != '\0' || length <= 0) return nullptr;
+
+  char* rest = nullptr;
+  const long rest_length = BIO_get_mem_data(bio.get(), &rest);
+  if (rest_length < 0 || !std::all_of(rest, rest + rest_length, is_pem_whitespace)) return nullptr;
+
+  const unsigned char* cursor = der;
+  openssl::X509Cert cert(d2i_X509(nullptr, &cursor, length));
+  if (cert == nullptr || cursor != der + length) return nullptr;  // bytes after the certificate
+  return cert;
+}
+
+// The text of the only `nid` entry of `name`, or nothing when there is none
+// or more than one.
+std::optional<std::string_view> only_entry(const X509_NAME* name, int nid) {
+  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (index < 0 || X509_NAME_get_index_by_NID(name, nid, index) >= 0) return std::nullopt;
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  const int length = ASN1_STRING_length(data);
+  if (data == nullptr || length < 0) return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                          static_cast<std::size_t>(length));
+}
+
+// `time` as Unix seconds.
+std::optional<std::int64_t> unix_seconds(const ASN1_TIME* time) {
+  const openssl::Asn1Time epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0;
+  int seconds = 0;
+  if (epoch == nullptr || ASN1_TIME_diff(&days, &seconds, epoch.get(), time) != 1) return std::nullopt;
+  return static_cast<std::int64_t>(days) * 86400 + seconds;
+}
+
+// The serial of `cert` as `random_serial` writes it, or nothing when it is
+// not positive.
+std::optional<std::string> positive_serial_hex(X509* cert) {
+  const openssl::BigNum number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  if (number == nullptr || BN_is_negative(number.get()) || BN_is_zero(number.get())) return std::nullopt;
+  const openssl::String hex(BN_bn2hex(number.get()));
+  if (hex == nullptr) return std::nullopt;
+  std::string_view digits(hex.get());
+  digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+  std::string out;
+  out.reserve(digits.size());
+  for (const char c : digits) out += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+  return out;
+}
+
+// The checks of `verify_agent_certificate` on a parsed certificate.
+std::optional<AgentIdentity> agent_identity(X509* ca, X509* cert, std::int64_t now) {
+  // Signed by this CA: its name and key identifier, then its signature.
+  if (X509_get_version(cert) != X509_VERSION_3 || X509_check_issued(ca, cert) != X509_V_OK ||
+      X509_get0_authority_key_id(cert) == nullptr ||
+      X509_get_signature_nid(cert) != NID_ecdsa_with_SHA256 || X509_verify(cert, X509_get0_pubkey(ca)) != 1) {
+    return std::nullopt;
+  }
+  EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr || !is_p256(key)) return std::nullopt;
+
+  // An agent certificate: a leaf for client authentication. The flags are
+  // computed from the extensions; EXFLAG_INVALID marks one that does not
+  // parse, EXFLAG_CRITICAL a critical one OpenSSL does not know.
+  const std::uint32_t flags = X509_get_extension_flags(cert);
+  if ((flags & (EXFLAG_INVALID | EXFLAG_CRITICAL | EXFLAG_CA)) != 0 || (flags & EXFLAG_BCONS) == 0 ||
+      (flags & EXFLAG_XKUSAGE) == 0 || (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT) == 0 ||
+      X509_check_ca(cert) != 0) {
+    return std::nullopt;
+  }
+
+  // Subject exactly O=clusteraccess proxy-agent, CN=<cluster id>.
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  const auto organization = only_entry(subject, NID_organizationName);
+  const auto common_name = only_entry(subject, NID_commonName);
+  if (X509_NAME_entry_count(subject) != 2 || organization != kAgentOrganization || !common_name) {
+    return std::nullopt;
+  }
+  std::optional<ClusterId> cluster = ClusterId::try_parse(*common_name);
+  if (!cluster) return std::nullopt;
+
+  // Valid at `now`: notBefore <= now < notAfter (-2 is a time that does not parse).
+  const auto at = static_cast<std::time_t>(now);
+  const int started = ASN1_TIME_cmp_time_t(X509_get0_notBefore(cert), at);
+  const int ends = ASN1_TIME_cmp_time_t(X509_get0_notAfter(cert), at);
+  if (started == -2 || started > 0 || ends == -2 || ends <= 0) return std::nullopt;
+  const auto not_after = unix_seconds(X509_get0_notAfter(cert));
+  auto serial = positive_serial_hex(cert);
+  if (!not_after || !serial) return std::nullopt;
+
+  return AgentIdentity{*cluster, std::move(*serial), *not_after};
+}
+
 }  // namespace
 
 CaMaterial CertificateAuthority::create(std::int64_t now, std::chrono::seconds validity) {
@@ -345,6 +540,55 @@ AgentCredential CertificateAuthority::issue(const ClusterId& cluster, std::int64
   sign(cert, keys_->key.get());
 
   return AgentCredential{certificate_to_pem(cert), private_key_to_pem(key.get(), point), serial.hex};
+}
+
+std::string CertificateAuthority::revocation_list_pem(const std::vector<RevokedCertificate>& revoked,
+                                                      std::int64_t now,
+                                                      std::chrono::seconds next_update_after) const {
+  const std::int64_t seconds = next_update_after.count();
+  check(now >= 0 && seconds > 0 && now <= std::numeric_limits<std::int64_t>::max() - seconds,
+        "bad revocation list period");
+  const std::vector<RevokedCertificate> entries = distinct_by_serial(revoked);
+  X509* ca = keys_->certificate.get();
+
+  openssl::X509Crl list(X509_CRL_new());
+  check(list != nullptr, "revocation list creation failed");
+  X509_CRL* crl = list.get();
+  const openssl::Asn1Time this_update = asn1_time(now);
+  const openssl::Asn1Time next_update = asn1_time(now + seconds);
+  // Version 2 (the value 1): a CRL with extensions must say so (RFC 5280, 5.1.2.1).
+  check(X509_CRL_set_version(crl, X509_CRL_VERSION_2) == 1 &&
+            X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) == 1 &&
+            X509_CRL_set1_lastUpdate(crl, this_update.get()) == 1 &&
+            X509_CRL_set1_nextUpdate(crl, next_update.get()) == 1,
+        "revocation list creation failed");
+  for (const RevokedCertificate& entry : entries) add_revoked(crl, entry);
+
+  // The authority key identifier ties the list to the CA key a verifier
+  // holds (the CA's subject key identifier, as in the agent certificates);
+  // the CRL number is required by RFC 5280 and only ever grows: it is `now`.
+  X509V3_CTX context{};
+  X509V3_set_ctx(&context, ca, nullptr, nullptr, crl, 0);
+  const openssl::X509Extension key_id(
+      X509V3_EXT_conf_nid(nullptr, &context, NID_authority_key_identifier, "keyid:always"));
+  const openssl::Asn1Integer number(ASN1_INTEGER_new());
+  check(key_id != nullptr && X509_CRL_add_ext(crl, key_id.get(), -1) == 1 && number != nullptr &&
+            ASN1_INTEGER_set_int64(number.get(), now) == 1 &&
+            X509_CRL_add1_ext_i2d(crl, NID_crl_number, number.get(), 0, 0) == 1,
+        "revocation list extension failed");
+  check(X509_CRL_sort(crl) == 1, "revocation list creation failed");
+  check(X509_CRL_sign(crl, keys_->key.get(), EVP_sha256()) > 0, "revocation list signing failed");
+  return crl_to_pem(crl);
+}
+
+std::optional<AgentIdentity> CertificateAuthority::verify_agent_certificate(std::string_view certificate_pem,
+                                                                            std::int64_t now) const {
+  const openssl::X509Cert cert = parse_single_certificate(certificate_pem);
+  std::optional<AgentIdentity> identity;
+  if (cert != nullptr) identity = agent_identity(keys_->certificate.get(), cert.get(), now);
+  // Rejections leave errors on this thread's queue; the next caller must not see them.
+  ERR_clear_error();
+  return identity;
 }
 
 }  // namespace clusteraccess
