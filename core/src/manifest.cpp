@@ -18,6 +18,20 @@ constexpr std::string_view kName = "proxy-agent";
 constexpr std::string_view kSecretName = "proxy-agent-cert";
 constexpr std::string_view kNamespace = "kube-system";
 constexpr std::string_view kCertDirectory = "/etc/proxy-agent/certs";
+// Two agents, as the cloud's own manifest runs them: one can be rescheduled
+// (a node drained, a rollout) while the other keeps the cluster reachable.
+constexpr std::string_view kReplicas = "2";
+// The agent is the cluster's way in for its owner: it goes before ordinary
+// workloads when a node runs short.
+constexpr std::string_view kPriorityClass = "system-cluster-critical";
+// A numeric non-root user and group (the "nonroot" user of distroless
+// images), so that runAsNonRoot can be checked without the image's passwd.
+constexpr std::string_view kRunAsId = "65532";
+// The agent relays connections; these bound what a busy one takes.
+constexpr std::string_view kCpuRequest = "100m";
+constexpr std::string_view kMemoryRequest = "128Mi";
+constexpr std::string_view kCpuLimit = "500m";
+constexpr std::string_view kMemoryLimit = "256Mi";
 
 // A value that passed its checker failed the second check: stored data was
 // changed behind the library's back, or a bug let it through. Either way no
@@ -149,7 +163,7 @@ std::string render_deployment(const Values& values) {
   std::string doc;
   append_head(doc, "apps/v1", "Deployment", kName, values);
   doc.append("spec:\n"
-             "  replicas: 1\n"
+             "  replicas: ").append(kReplicas).append("\n"
              "  selector:\n"
              "    matchLabels:\n"
              "      app: ").append(kName).append("\n"
@@ -164,6 +178,30 @@ std::string render_deployment(const Values& values) {
                "          hostnames:\n"
                "            - ").append(quoted(values.proxy_host)).append("\n");
   }
+  // The pod meets the Kubernetes "restricted" Pod Security Standard. The
+  // agent needs no Kubernetes API credentials of its own (the manifest grants
+  // its service account nothing), so no token is mounted. fsGroup: the kubelet
+  // gives the Secret's files (mode 0400, owned by root) to this group,
+  // readable by it (0440), so that the non-root agent can read its key.
+  doc.append("      priorityClassName: ").append(kPriorityClass).append("\n"
+             "      automountServiceAccountToken: false\n"
+             "      securityContext:\n"
+             "        runAsNonRoot: true\n"
+             "        runAsUser: ").append(kRunAsId).append("\n"
+             "        runAsGroup: ").append(kRunAsId).append("\n"
+             "        fsGroup: ").append(kRunAsId).append("\n"
+             "        seccompProfile:\n"
+             "          type: RuntimeDefault\n"
+             // Preferred, not required: a one-node cluster still runs both.
+             "      affinity:\n"
+             "        podAntiAffinity:\n"
+             "          preferredDuringSchedulingIgnoredDuringExecution:\n"
+             "            - weight: 100\n"
+             "              podAffinityTerm:\n"
+             "                topologyKey: kubernetes.io/hostname\n"
+             "                labelSelector:\n"
+             "                  matchLabels:\n"
+             "                    app: ").append(kName).append("\n");
   const std::string certs(kCertDirectory);
   const auto arg = [&doc](std::string_view flag, std::string_view value) {
     std::string text;
@@ -180,7 +218,20 @@ std::string render_deployment(const Values& values) {
   arg("proxy-server-host", values.proxy_host);
   arg("proxy-server-port", values.proxy_port);
   arg("agent-id", values.cluster_id);
-  doc.append("          volumeMounts:\n"
+  doc.append("          resources:\n"
+             "            requests:\n"
+             "              cpu: ").append(kCpuRequest).append("\n"
+             "              memory: ").append(kMemoryRequest).append("\n"
+             "            limits:\n"
+             "              cpu: ").append(kCpuLimit).append("\n"
+             "              memory: ").append(kMemoryLimit).append("\n"
+             "          securityContext:\n"
+             "            allowPrivilegeEscalation: false\n"
+             "            readOnlyRootFilesystem: true\n"
+             "            capabilities:\n"
+             "              drop:\n"
+             "                - ALL\n"
+             "          volumeMounts:\n"
              "            - name: ").append(kSecretName).append("\n"
              "              mountPath: ").append(kCertDirectory).append("\n"
              "              readOnly: true\n"

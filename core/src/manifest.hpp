@@ -44,6 +44,14 @@ struct ManifestInput {
 ///     access is itself an IP literal, no host alias can name it: the agent
 ///     is pointed at the VPC endpoint directly (--proxy-server-host=<endpoint>)
 ///     and there is no hostAliases entry.
+///     The Deployment runs 2 replicas, preferably on different nodes (pod
+///     anti-affinity on kubernetes.io/hostname), with priority class
+///     `system-cluster-critical`, cpu and memory requests and limits, no
+///     service account token, and a pod that meets the "restricted" Pod
+///     Security Standard: runAsNonRoot as user and group 65532 (also the
+///     fsGroup, which lets the agent read the Secret's files), seccomp
+///     RuntimeDefault, and a container without privilege escalation, with
+///     every capability dropped and a read-only root filesystem.
 /// Both objects carry the labels `app: proxy-agent` and
 /// `clusteraccess/cluster-id: <cluster id>`. A DNS proxy host is written in
 /// lowercase (Kubernetes accepts no other in hostAliases). Each string ends

@@ -112,7 +112,7 @@ TEST(Manifest, RendersSecretThenDeployment) {
   EXPECT_TRUE(has_line(docs[1], "kind: Deployment"));
   EXPECT_TRUE(has_line(docs[1], "  name: proxy-agent"));
   EXPECT_TRUE(has_line(docs[1], "  namespace: kube-system"));
-  EXPECT_TRUE(has_line(docs[1], "  replicas: 1"));
+  EXPECT_TRUE(has_line(docs[1], "  replicas: 2"));
 }
 
 TEST(Manifest, SecretDataDecodesToThePems) {
@@ -166,6 +166,66 @@ TEST(Manifest, DeploymentMountsTheSecretReadOnly) {
                             "          secret:\n"
                             "            secretName: proxy-agent-cert\n"
                             "            defaultMode: 256\n"),
+            std::string::npos);
+}
+
+TEST(Manifest, DeploymentRunsTwoSystemClusterCriticalReplicasPreferablyOnTwoNodes) {
+  for (const ManifestInput& input : {public_input(), private_input()}) {
+    const std::string deployment = render_manifest(input)[1];
+    EXPECT_TRUE(has_line(deployment, "  replicas: 2"));
+    EXPECT_FALSE(has_line(deployment, "  replicas: 1"));
+    EXPECT_TRUE(has_line(deployment, "      priorityClassName: system-cluster-critical"));
+    EXPECT_NE(deployment.find("      affinity:\n"
+                              "        podAntiAffinity:\n"
+                              "          preferredDuringSchedulingIgnoredDuringExecution:\n"
+                              "            - weight: 100\n"
+                              "              podAffinityTerm:\n"
+                              "                topologyKey: kubernetes.io/hostname\n"
+                              "                labelSelector:\n"
+                              "                  matchLabels:\n"
+                              "                    app: proxy-agent\n"),
+              std::string::npos);
+  }
+}
+
+// The "restricted" Pod Security Standard: the pod runs as a numeric non-root
+// user with the runtime's seccomp profile; the container cannot gain
+// privileges, holds no capability and cannot write its root filesystem.
+TEST(Manifest, PodMeetsTheRestrictedPodSecurityStandard) {
+  for (const ManifestInput& input : {public_input(), private_input()}) {
+    const std::string deployment = render_manifest(input)[1];
+    EXPECT_NE(deployment.find("      securityContext:\n"
+                              "        runAsNonRoot: true\n"
+                              "        runAsUser: 65532\n"
+                              "        runAsGroup: 65532\n"
+                              "        fsGroup: 65532\n"
+                              "        seccompProfile:\n"
+                              "          type: RuntimeDefault\n"),
+              std::string::npos);
+    EXPECT_NE(deployment.find("          securityContext:\n"
+                              "            allowPrivilegeEscalation: false\n"
+                              "            readOnlyRootFilesystem: true\n"
+                              "            capabilities:\n"
+                              "              drop:\n"
+                              "                - ALL\n"),
+              std::string::npos);
+    EXPECT_TRUE(has_line(deployment, "      automountServiceAccountToken: false"));
+    for (const std::string forbidden : {"privileged", "hostNetwork", "hostPID", "hostIPC", "hostPath", "hostPort",
+                                        "add:", "runAsUser: 0", "Unconfined"}) {
+      EXPECT_EQ(deployment.find(forbidden), std::string::npos) << forbidden;
+    }
+  }
+}
+
+TEST(Manifest, ContainerHasCpuAndMemoryRequestsAndLimits) {
+  const std::string deployment = render_manifest(public_input())[1];
+  EXPECT_NE(deployment.find("          resources:\n"
+                            "            requests:\n"
+                            "              cpu: 100m\n"
+                            "              memory: 128Mi\n"
+                            "            limits:\n"
+                            "              cpu: 500m\n"
+                            "              memory: 256Mi\n"),
             std::string::npos);
 }
 
