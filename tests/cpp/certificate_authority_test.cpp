@@ -784,7 +784,9 @@ TEST_F(AgentVerificationTest, RejectsAnythingButOneCertificateBlock) {
   EXPECT_FALSE(accepted(pem_block("TRUSTED CERTIFICATE", der)));
   EXPECT_FALSE(accepted(pem_block("X509 CERTIFICATE", der)));
   EXPECT_FALSE(accepted(pem_block("CERTIFICATE", der + std::string(1, '\0'))));  // bytes after the DER
-  EXPECT_FALSE(accepted(pem_block("CERTIFICATE", der, "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00000000000000000000000000000000\n")));
+  const std::string encrypted_header =
+      "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00000000000000000000000000000000\n";
+  EXPECT_FALSE(accepted(pem_block("CERTIFICATE", der, encrypted_header)));
   EXPECT_FALSE(accepted(pem_block("CERTIFICATE", der.substr(0, der.size() - 1))));
   EXPECT_TRUE(accepted(pem_block("CERTIFICATE", der)));  // the control: the same block, well formed
 }

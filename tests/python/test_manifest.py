@@ -179,3 +179,53 @@ def test_every_first_download_issues_a_new_key_and_serial(
     assert public_manifest.secret_file("proxy-agent.key") != private_manifest.secret_file("proxy-agent.key")
     serials = {agent_certificate(m).serial_number for m in (public_manifest, private_manifest)}
     assert len(serials) == 2
+
+
+@pytest.mark.parametrize("network", ["public", "private"])
+def test_deployment_runs_two_system_cluster_critical_replicas_preferably_on_two_nodes(
+    public_manifest: Manifest, private_manifest: Manifest, network: str
+) -> None:
+    manifest = public_manifest if network == "public" else private_manifest
+    spec = manifest.deployment["spec"]
+    assert spec["replicas"] == 2
+    pod = manifest.pod_spec
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    (term,) = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    # The anti-affinity names the Deployment's own pods.
+    assert term["podAffinityTerm"]["labelSelector"] == {"matchLabels": spec["selector"]["matchLabels"]}
+    assert term["weight"] == 100
+
+
+@pytest.mark.parametrize("network", ["public", "private"])
+def test_pod_runs_unprivileged_as_a_numeric_non_root_user(
+    public_manifest: Manifest, private_manifest: Manifest, network: str
+) -> None:
+    pod = (public_manifest if network == "public" else private_manifest).pod_spec
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "fsGroup": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    (container,) = pod["containers"]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["resources"] == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
+
+
+def test_certificate_files_are_mounted_mode_0400_read_only(public_manifest: Manifest) -> None:
+    pod = public_manifest.pod_spec
+    (container,) = pod["containers"]
+    (mount,) = container["volumeMounts"]
+    assert mount["readOnly"] is True
+    (volume,) = pod["volumes"]
+    assert volume["secret"]["defaultMode"] == 0o400
