@@ -10,7 +10,10 @@ that both see the same machine; throughput is over all slices, p50/p99 the
 median of the slices'.
 
   service   python -m clusteraccess.service --db PATH --port PORT (as deployed,
-            access log on; stderr goes to /dev/null)
+            access log on; stderr goes to a log file)
+  tls       the same service over HTTPS (--tls-cert/--tls-key, a P-256 certificate
+            made for the run), over the same keep-alive connections: the figure
+            is its ratio to plain HTTP
   trivial   bench/http_trivial.py: a Starlette route returning a constant
             ["Downloaded"] under the same uvicorn settings
 
@@ -25,6 +28,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -71,13 +75,46 @@ def pinned(cpu: int | None, command: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *command]
 
 
+# The benchmark's own certificate is not verified: it measures the cost of TLS, not trust.
+UNVERIFIED = ssl._create_unverified_context()
+
+
+def make_certificate(directory: str) -> tuple[str, str]:
+    """A self-signed P-256 certificate for 127.0.0.1 and its key: (cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
+            with urllib.request.urlopen(url, timeout=1, context=UNVERIFIED) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -87,7 +124,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 
 def get(url: str, token: str) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"X-Auth-Token": token})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=5, context=UNVERIFIED) as response:
         return response.status, response.read()
 
 
@@ -109,9 +146,10 @@ def wrk(args: argparse.Namespace, url: str, script: str, duration: int) -> dict[
 class Server:
     """One server process, pinned, up until stop()."""
 
-    def __init__(self, args: argparse.Namespace, name: str, command: list[str], port: int, log: str) -> None:
+    def __init__(self, args: argparse.Namespace, name: str, command: list[str], port: int, log: str,
+                 scheme: str = "http") -> None:
         self.name = name
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"{scheme}://127.0.0.1:{port}"
         # The log is written to while loaded (one access-log line per request by
         # the service), and read back only when the server fails to start.
         with open(log, "wb") as stderr:
@@ -200,19 +238,29 @@ def main() -> int:
     with open(script, "w") as f:
         f.write(LUA % {"paths": ", ".join(f'"{p}"' for p in paths), "token": wl.alice})
 
+    cert, key = make_certificate(workdir)
+    service = [sys.executable, "-m", "clusteraccess.service", "--db", path]
     servers: list[Server] = []
     try:
-        for name, command in (
-            ("service", [sys.executable, "-m", "clusteraccess.service", "--db", path, "--port"]),
-            ("trivial", [sys.executable, os.path.join(HERE, "http_trivial.py"), "--port"]),
+        for name, command, scheme in (
+            ("service", [*service, "--port"], "http"),
+            ("trivial", [sys.executable, os.path.join(HERE, "http_trivial.py"), "--port"], "http"),
+            ("tls", [*service, "--tls-cert", cert, "--tls-key", key, "--port"], "https"),
         ):
             port = free_port()
-            servers.append(Server(args, name, [*command, str(port)], port, os.path.join(workdir, f"{name}.log")))
+            servers.append(Server(args, name, [*command, str(port)], port, os.path.join(workdir, f"{name}.log"),
+                                  scheme))
         results = measure(args, servers, script, paths[0], wl.alice)
     finally:
         for server in servers:
             server.stop()
-    report = {"connections": args.connections, "seconds_per_server": args.duration * args.slices, "results": results}
+    report = {
+        "connections": args.connections,
+        "seconds_per_server": args.duration * args.slices,
+        "service_vs_trivial": results["service"]["ops_per_s"] / results["trivial"]["ops_per_s"],
+        "tls_vs_plain_http": results["tls"]["ops_per_s"] / results["service"]["ops_per_s"],
+        "results": results,
+    }
     json.dump(report, sys.stdout, indent=1)
     print()
     return 0

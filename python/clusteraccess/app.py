@@ -2,9 +2,10 @@
 every request passes through.
 
 - Every response carries ``X-Request-Id`` (a sane incoming one,
-  ``[A-Za-z0-9-]{1,64}``, is kept; otherwise a new uuid4 hex) and every
-  request writes one JSON access-log line: never the token, never the query
-  string.
+  ``[A-Za-z0-9-]{1,64}``, is kept; otherwise a new uuid4 hex) and
+  ``Cache-Control: no-store`` (clusteraccess.http_response); every request
+  writes one JSON access-log line (never the token, never the query string)
+  and is counted in the metrics, both by `RequestObserver`.
 - Unknown routes are 404, wrong methods 405 (with ``Allow``), anything
   unexpected 500 ``Internal error``: always the core's error body, in the
   core's vocabulary; the exception is logged server-side with the request
@@ -31,9 +32,10 @@ from ._core import ClusterAccessError, internal_error, malformed_request, method
 from .endpoints import AccessInfoEndpoint, AccessInfoRegistry, Service
 from .http_request import request_id
 from .http_response import JsonResponse, error_response
-from .service_logging import AccessLog, Scope
+from .metrics import Metrics
+from .service_logging import SCOPE_OUTCOME, AccessLog, Scope
 
-__all__ = ["ACCESS_INFO_PATH", "RequestContext", "create_app", "openapi_document"]
+__all__ = ["ACCESS_INFO_PATH", "RequestContext", "RequestObserver", "create_app", "openapi_document"]
 
 log = logging.getLogger("clusteraccess.service")
 
@@ -41,6 +43,32 @@ ACCESS_INFO_PATH = "/v1/clusters/{clusterid}/accessinfo"
 # Scope key this module adds to each HTTP request's ASGI scope.
 _SCOPE_REQUEST_ID = "clusteraccess.request_id"
 _INTERNAL_ERROR = internal_error()
+# The route templates of the Starlette routes (the access-info route matches
+# {clusterid:path}: an id may hold an encoded slash, which the core refuses).
+_ROUTE_TEMPLATES = {
+    ACCESS_INFO_PATH.replace("{clusterid}", "{clusterid:path}"): ACCESS_INFO_PATH,
+    "/healthz": "/healthz",
+    "/openapi.json": "/openapi.json",
+    "/metrics": "/metrics",
+}
+
+
+class RequestObserver:
+    """Where every answered request is recorded, once: its access-log line
+    and its metrics. The middleware calls it for every request that reaches
+    the application, the HTTP protocol for those refused before (a head that
+    is not HTTP, or too large)."""
+
+    def __init__(self, access_log: Optional[AccessLog] = None, metrics: Optional[Metrics] = None) -> None:
+        self.access_log = access_log or AccessLog()
+        self.metrics = metrics or Metrics()
+
+    def done(self, scope: Scope, status: int, started: float, request_id: str, route: str = "") -> None:
+        """Records the request of scope, answered with status; route is its
+        route template ("" when no route served it)."""
+        self.access_log.write(scope, status, started, request_id)
+        outcome = scope.get(SCOPE_OUTCOME) or ("ok" if status < 400 else str(status))
+        self.metrics.observe(route, status, outcome, time.perf_counter() - started)
 
 
 class RequestContext:
@@ -56,10 +84,10 @@ class RequestContext:
     """
 
     def __init__(
-        self, app: ASGIApp, access_log: Optional[AccessLog] = None, fast_path: Optional[AccessInfoEndpoint] = None
+        self, app: ASGIApp, observer: Optional[RequestObserver] = None, fast_path: Optional[AccessInfoEndpoint] = None
     ) -> None:
         self.app = app
-        self.access_log = access_log or AccessLog()
+        self.observer = observer or RequestObserver()
         self.fast_path = fast_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,11 +101,13 @@ class RequestContext:
         scope[_SCOPE_REQUEST_ID] = rid_text
         recorder = None
         status = 0
+        route = ""
         try:
             response = None
             if self.fast_path is not None and scope["method"] == "GET":
                 response = await self.fast_path.respond(scope)
             if response is not None:
+                route = ACCESS_INFO_PATH
                 status = response.status_code
                 response.raw_headers.append((b"x-request-id", rid))
                 await response(scope, receive, send)
@@ -94,7 +124,10 @@ class RequestContext:
                 status = response.status_code
                 await response(scope, receive, send)
         finally:
-            self.access_log.write(scope, status, started, rid_text)
+            if not route:
+                matched = scope.get("route")  # set by Starlette's router, on a full or partial match
+                route = _ROUTE_TEMPLATES.get(getattr(matched, "path", ""), "")
+            self.observer.done(scope, status, started, rid_text, route)
 
 
 class _StatusRecorder:
@@ -139,14 +172,21 @@ def openapi_document() -> bytes:
     return resources.files("clusteraccess").joinpath("openapi.json").read_bytes()
 
 
-def create_app(registry: AccessInfoRegistry, *, access_log: Optional[AccessLog] = None) -> Starlette:
+def create_app(
+    registry: AccessInfoRegistry,
+    *,
+    access_log: Optional[AccessLog] = None,
+    observer: Optional[RequestObserver] = None,
+) -> Starlette:
     """The ASGI application serving registry (shared by all requests and threads).
 
-    The lifespan's shutdown, which uvicorn runs after in-flight requests have
-    finished, lets go of the registry.
+    observer records every request (default: one on access_log, or on a new
+    AccessLog, with new Metrics). The lifespan's shutdown, which uvicorn runs
+    after in-flight requests have finished, lets go of the registry.
     """
     service = Service(registry, openapi_document())
-    access_log = access_log or AccessLog()
+    observer = observer or RequestObserver(access_log)
+    access_log = observer.access_log
     endpoint = AccessInfoEndpoint(service)
     access_info = Route(ACCESS_INFO_PATH.replace("{clusterid}", "{clusterid:path}"), endpoint, methods=["GET"])
     access_info.methods = {"GET"}  # no implicit HEAD: see AccessInfoEndpoint
@@ -164,8 +204,9 @@ def create_app(registry: AccessInfoRegistry, *, access_log: Optional[AccessLog] 
             access_info,
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/openapi.json", service.openapi_json, methods=["GET"]),
+            Route("/metrics", observer.metrics.endpoint, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestContext, access_log=access_log, fast_path=endpoint)],
+        middleware=[Middleware(RequestContext, observer=observer, fast_path=endpoint)],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

@@ -56,6 +56,28 @@ def ttl(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> float:
+    """A duration in seconds, above 0 and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"out of range: expected seconds above 0, at most 3600: {text}")
+    return value
+
+
+def positive(text: str) -> int:
+    """A whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1: {value}")
+    return value
+
+
 def endpoint(text: str) -> tuple[str, int]:
     """HOST:PORT, with an IPv6 host in brackets ([fd00::1]:443)."""
     host, colon, port_text = text.rpartition(":")
@@ -188,6 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="the registry file, as above")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=port, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument("--tls-cert", metavar="FILE",
+                       help="serve HTTPS with this PEM certificate (chain); needs --tls-key")
+    serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    serve.add_argument("--allow-plain-http", action="store_true",
+                       help="serve plain HTTP on a non-loopback --host (only behind a TLS-terminating proxy)")
+    serve.add_argument("--http", choices=["auto", "httptools", "h11"], default="auto",
+                       help="the HTTP/1.1 parser (default: auto, httptools when installed, else h11)")
+    serve.add_argument("--header-timeout", metavar="SECONDS", type=seconds, default=10.0,
+                       help="close a connection whose request head is not complete this long after it opened "
+                       "or after the previous answer (default: 10)")
+    serve.add_argument("--keep-alive-timeout", metavar="SECONDS", type=seconds, default=5.0,
+                       help="close an idle keep-alive connection after this long (default: 5)")
+    serve.add_argument("--limit-concurrency", metavar="N", type=positive,
+                       help="at most N open connections (default: 512, or less when the file limit, raised "
+                       "to its hard limit at start, leaves less room)")
     return parser
 
 

@@ -238,7 +238,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "install it with: pip install 'clusteraccess[serve]'",
             exit_code=2,
         ) from None
-    service.serve(args.db, args.host, args.port)
+    settings = service.ServeSettings(
+        http=args.http, header_timeout=args.header_timeout, keep_alive_timeout=args.keep_alive_timeout,
+        limit_concurrency=args.limit_concurrency, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        allow_plain_http=args.allow_plain_http,
+    )
+    try:
+        service.serve(args.db, args.host, args.port, settings)
+    except service.ServeError as error:
+        raise CommandError(str(error), exit_code=2) from None
     return 0
 
 

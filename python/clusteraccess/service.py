@@ -8,12 +8,14 @@ the service only translates HTTP into that call and its answer (or its
 - `clusteraccess.http_response` -- how it is answered (`JsonResponse`, the error body);
 - `clusteraccess.endpoints` -- the routes' endpoints;
 - `clusteraccess.app` -- the ASGI application and its middleware;
-- `clusteraccess.server` -- uvicorn and the signals that stop it;
+- `clusteraccess.server` -- uvicorn, bounded request heads, TLS, the signals that stop it;
+- `clusteraccess.metrics` -- the Prometheus metrics at /metrics;
 - `clusteraccess.service_logging` -- the JSON log lines and the access log.
 
 This module is the service's import point. Run the service with
 ``clusteraccess serve`` or, the same command, ``python -m clusteraccess.service``
-(both take ``--db PATH --host H --port P`` and refuse a registry that does
+(both take ``--db PATH --host H --port P`` and the other options of
+``clusteraccess serve --help``, and refuse a registry that does
 not exist: only ``clusteraccess init`` creates one).
 """
 
@@ -25,13 +27,15 @@ from typing import Optional
 from .app import ACCESS_INFO_PATH, RequestContext, create_app, openapi_document
 from .endpoints import AccessInfoEndpoint, AccessInfoRegistry, Service
 from .http_request import auth_token, cluster_id_from_raw_path, new_request_id, query_parameters, request_id
-from .server import serve
+from .server import ServeError, ServeSettings, serve
 
 __all__ = [
     "ACCESS_INFO_PATH",
     "AccessInfoEndpoint",
     "AccessInfoRegistry",
     "RequestContext",
+    "ServeError",
+    "ServeSettings",
     "Service",
     "auth_token",
     "cluster_id_from_raw_path",

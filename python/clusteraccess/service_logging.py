@@ -1,8 +1,9 @@
 """Logging of the HTTP service: JSON lines on stderr, and the access log.
 
 Every line the service writes is one JSON object. The access log writes one
-line per request -- never the token, never the query string -- in batches,
-off the request's own path (see `AccessLog`).
+line per request -- the client's address, never the token, never a
+signature, never the query string -- in batches, off the request's own path
+(see `AccessLog`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, Optional, TextIO, Tuple
 
-__all__ = ["SCOPE_OUTCOME", "AccessLog", "JsonFormatter", "Scope", "log_config"]
+__all__ = ["SCOPE_OUTCOME", "SCOPE_PRINCIPAL", "AccessLog", "JsonFormatter", "Scope", "log_config"]
 
 Scope = MutableMapping[str, Any]
 
 # The ASGI scope key under which the service notes a request's outcome
 # ("issued", "downloaded" or an error code) for the access log.
 SCOPE_OUTCOME = "clusteraccess.outcome"
+# The ASGI scope key under which the service notes who made a request (the
+# principal its credential belongs to, once known) for the access log.
+SCOPE_PRINCIPAL = "clusteraccess.principal"
 
 _MAX_LOGGED_PATH = 512
 _NEEDS_JSON_ESCAPE = re.compile(rb'["\\\x00-\x1f\x7f-\xff]')
@@ -57,7 +61,7 @@ def _timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
-_Entry = Tuple[float, str, str, bytes, int, float, str]
+_Entry = Tuple[float, str, str, bytes, int, float, str, Any, Optional[str]]
 
 
 class AccessLog:
@@ -89,7 +93,17 @@ class AccessLog:
         outcome = scope.get(SCOPE_OUTCOME) or ("ok" if status < 400 else str(status))
         pending = self._pending
         pending.append(
-            (time.time(), request_id, scope.get("method", ""), raw_path, status, time.perf_counter() - started, outcome)
+            (
+                time.time(),
+                request_id,
+                scope.get("method", ""),
+                raw_path,
+                status,
+                time.perf_counter() - started,
+                outcome,
+                scope.get("client"),
+                scope.get(SCOPE_PRINCIPAL),
+            )
         )
         if len(pending) == 1:
             try:
@@ -108,10 +122,20 @@ class AccessLog:
             stream.flush()
 
     def _line(
-        self, now: float, request_id: str, method: str, raw_path: bytes, status: int, duration: float, outcome: str
+        self,
+        now: float,
+        request_id: str,
+        method: str,
+        raw_path: bytes,
+        status: int,
+        duration: float,
+        outcome: str,
+        client: Any,
+        principal: Optional[str],
     ) -> str:
         # request_id, method and outcome are ASCII tokens (our own, or checked
-        # by the HTTP parser); the path is JSON-escaped when it needs it.
+        # by the HTTP parser), the client's address comes from the socket; the
+        # path and the principal are JSON-escaped.
         raw_path = raw_path[:_MAX_LOGGED_PATH]
         if _NEEDS_JSON_ESCAPE.search(raw_path):
             path = json.dumps(raw_path.decode("latin-1"))
@@ -120,7 +144,8 @@ class AccessLog:
         return (
             f'{{"ts":"{self._timestamp(now)}","level":"info","logger":"clusteraccess.access",'
             f'"request_id":"{request_id}","method":"{method}","path":{path},'
-            f'"status":{status},"duration_ms":{duration * 1000:.3f},"outcome":"{outcome}"}}\n'
+            f'"status":{status},"duration_ms":{duration * 1000:.3f},"outcome":"{outcome}",'
+            f'"client":{_client_text(client)},"principal":{"null" if principal is None else json.dumps(principal)}}}\n'
         )
 
     def _timestamp(self, now: float) -> str:
@@ -129,6 +154,14 @@ class AccessLog:
             self._second = second
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return f"{self._second_text}.{int(now * 1000) % 1000:03d}Z"
+
+
+def _client_text(client: Any) -> str:
+    """scope["client"], (host, port), as a JSON string "host:port" ("[v6]:port"), or null."""
+    if not client:
+        return "null"
+    host, port = client[0], client[1]
+    return f'"[{host}]:{port}"' if ":" in host else f'"{host}:{port}"'
 
 
 def log_config() -> dict[str, Any]:

@@ -8,12 +8,18 @@ annotations only (under TYPE_CHECKING).
 from __future__ import annotations
 
 import base64
+import http.client
+import json
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 import yaml
@@ -162,3 +168,104 @@ def python_env() -> dict[str, str]:
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(clusteraccess.__file__)))
     paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths)}
+
+
+# --- a real `clusteraccess serve` on a free loopback port ------------------------------
+
+
+@dataclass
+class RunningServer:
+    """A `python -m clusteraccess.service` subprocess (see the `serve` fixture)."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """Every line the server wrote to stderr; each must be JSON."""
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+
+    def rss_kib(self) -> int:
+        """The server's resident set size (VmRSS), in KiB."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def stop(self) -> int:
+        """SIGTERM, as a service manager would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_service(
+    db: Path,
+    log_path: Path,
+    env: dict[str, str],
+    *args: str,
+    prefix: Sequence[str] = (),
+    ready: Optional[Callable[[int], bool]] = None,
+) -> RunningServer:
+    """`prefix python -m clusteraccess.service --db db --port PORT args` on a free
+    port, once ready(port) (default: a plain GET /healthz answers 200)."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "clusteraccess.service", "--db", str(db), "--port", str(port), *args],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=db.parent,
+        )
+    server = RunningServer(process, port, log_path)
+
+    def healthy(port: int) -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
+
+    deadline = time.monotonic() + 20
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if (ready or healthy)(port):
+                return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            pytest.fail(f"the server did not come up:\n{log_path.read_text()}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def serve(tmp_path: Path, python_env: dict[str, str]) -> Iterator[Callable[..., RunningServer]]:
+    """Starts servers (start_service's arguments but env) and stops them after the test."""
+    servers: list[RunningServer] = []
+
+    def start(db: Path, *args: str, **options: Any) -> RunningServer:
+        log_path = tmp_path / f"server-{len(servers)}.log"
+        server = start_service(db, log_path, python_env, *args, **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -256,6 +256,14 @@ def test_usage_errors_exit_2(cli: Cli, args: list[str]) -> None:
     assert "usage:" in result.stderr
 
 
+# A stand-in for clusteraccess.service: its settings are the keywords given.
+FAKE_SERVICE = """
+service = types.ModuleType("clusteraccess.service")
+service.ServeSettings = lambda **settings: settings
+service.ServeError = type("ServeError", (ValueError,), {})
+"""
+
+
 def run_main_with_service(cli: Cli, service: str, *args: str) -> Result:
     """Runs cli.main(args) with `service` (Python source) in place of clusteraccess.service."""
     program = f"""
@@ -274,15 +282,43 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_serve_hands_db_host_and_port_to_the_http_service(cli: Cli, prepared: Prepared) -> None:
-    fake = """
-service = types.ModuleType("clusteraccess.service")
-service.serve = lambda db_path, host, port: print(repr((db_path, host, port)))
+    fake = FAKE_SERVICE + """
+service.serve = lambda db_path, host, port, settings: print(repr((db_path, host, port)))
 sys.modules["clusteraccess.service"] = service
 """
     result = run_main_with_service(cli, fake, "serve", "--host", "0.0.0.0", "--port", "9443")
     assert succeeded(result) == repr((str(cli.db), "0.0.0.0", 9443)) + "\n"
     result = run_main_with_service(cli, fake, "serve")
     assert succeeded(result) == repr((str(cli.db), "127.0.0.1", 8080)) + "\n"
+
+
+def test_serve_hands_its_options_to_the_http_service(cli: Cli, prepared: Prepared) -> None:
+    fake = FAKE_SERVICE + """
+service.serve = lambda db_path, host, port, settings: print(repr(sorted(settings.items())))
+sys.modules["clusteraccess.service"] = service
+"""
+    result = run_main_with_service(
+        cli, fake, "serve", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--http", "h11", "--header-timeout", "2.5",
+        "--keep-alive-timeout", "1", "--limit-concurrency", "40", "--allow-plain-http",
+    )
+    assert succeeded(result) == repr(sorted({
+        "http": "h11", "header_timeout": 2.5, "keep_alive_timeout": 1.0, "limit_concurrency": 40,
+        "tls_cert": "c.pem", "tls_key": "k.pem", "allow_plain_http": True,
+    }.items())) + "\n"
+    result = run_main_with_service(cli, fake, "serve")
+    assert succeeded(result) == repr(sorted({
+        "http": "auto", "header_timeout": 10.0, "keep_alive_timeout": 5.0, "limit_concurrency": None,
+        "tls_cert": None, "tls_key": None, "allow_plain_http": False,
+    }.items())) + "\n"
+
+
+@pytest.mark.parametrize("flag, value", [
+    ("--header-timeout", "0"), ("--header-timeout", "-1"), ("--header-timeout", "soon"), ("--header-timeout", "3601"),
+    ("--keep-alive-timeout", "0"), ("--limit-concurrency", "0"), ("--limit-concurrency", "many"), ("--http", "h2"),
+])
+def test_serve_refuses_bad_option_values_with_a_usage_error(cli: Cli, flag: str, value: str) -> None:
+    result = cli("serve", flag, value)
+    assert result.returncode == 2 and flag in result.stderr, result
 
 
 @pytest.mark.parametrize("entry", [["-m", "clusteraccess", "serve"], ["-m", "clusteraccess.service"]],
@@ -298,9 +334,8 @@ def test_both_ways_to_serve_refuse_a_registry_that_does_not_exist(cli: Cli, entr
 
 
 def test_python_m_clusteraccess_service_is_the_serve_command(cli: Cli, prepared: Prepared) -> None:
-    fake = """
-service = types.ModuleType("clusteraccess.service")
-service.serve = lambda db_path, host, port: print(repr((db_path, host, port)))
+    fake = FAKE_SERVICE + """
+service.serve = lambda db_path, host, port, settings: print(repr((db_path, host, port)))
 from clusteraccess import service as real
 sys.modules["clusteraccess.service"] = service
 sys.exit(real.main())

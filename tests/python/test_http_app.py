@@ -230,7 +230,7 @@ def test_access_log_lines_are_batched_then_written() -> None:
 
     async def run() -> None:
         start = len(stream.getvalue().splitlines())
-        access_log.write({"method": "GET", "path": "/a"}, 200, 0.0, "r1")
+        access_log.write({"method": "GET", "path": "/a", "client": ("10.0.0.7", 50123)}, 200, 0.0, "r1")
         assert len(stream.getvalue().splitlines()) == start  # pending
         await anyio.sleep(0.05)
         assert len(stream.getvalue().splitlines()) == start + 1  # the timer wrote it
@@ -246,7 +246,7 @@ def test_access_log_lines_are_batched_then_written() -> None:
     assert [line["request_id"] for line in lines] == ["outside-a-loop", "r1", "b0", "b1", "b2", "c"]
     assert lines[1] | {"ts": "", "duration_ms": 0} == {
         "ts": "", "level": "info", "logger": "clusteraccess.access", "request_id": "r1", "method": "GET",
-        "path": "/a", "status": 200, "duration_ms": 0, "outcome": "ok",
+        "path": "/a", "status": 200, "duration_ms": 0, "outcome": "ok", "client": "10.0.0.7:50123", "principal": None,
     }
 
 

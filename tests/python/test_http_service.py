@@ -85,6 +85,7 @@ def _schema_for(path: str, method: str, status: int) -> dict[str, Any]:
 def check_reply(reply: Reply, method: str, path: str) -> Reply:
     """What every response must have, whatever the request."""
     assert reply.headers.get_content_type() == "application/json", reply.headers
+    assert reply.headers["Cache-Control"] == "no-store", reply.headers
     request_id = reply.headers["X-Request-Id"]
     assert request_id and len(request_id) <= 64 and all(c.isalnum() or c == "-" for c in request_id)
     assert reply.status != 500 or reply.json() == {"error_code": INTERNAL, "error_msg": "Internal error"}

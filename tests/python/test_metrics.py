@@ -1,0 +1,150 @@
+"""GET /metrics: the service's Prometheus metrics, counted where each request's
+status and outcome are known."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import anyio
+import httpx
+import jsonschema
+from prometheus_client.parser import text_string_to_metric_families
+
+import clusteraccess
+from clusteraccess.app import RequestObserver, create_app
+from clusteraccess.metrics import Metrics
+from clusteraccess.service_logging import AccessLog
+
+if TYPE_CHECKING:
+    from conftest import Installation, RunningServer
+
+    Serve = Callable[..., RunningServer]
+
+OPENAPI: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[2] / "python" / "clusteraccess" / "openapi.json").read_bytes()
+)
+ACCESS_INFO = "/v1/clusters/{clusterid}/accessinfo"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(text: str) -> Samples:
+    """Every sample of a metrics page, by name and labels."""
+    found: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def moved(before: Samples, after: Samples) -> Samples:
+    """The samples that changed, by how much (histogram buckets left out)."""
+    return {
+        key: value - before.get(key, 0.0)
+        for key, value in after.items()
+        if value != before.get(key, 0.0) and not key[0].endswith(("_bucket", "_created", "_sum"))
+    }
+
+
+def get(port: int, target: str, token: Optional[str] = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", target, headers={"X-Auth-Token": token} if token else {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def scrape(port: int) -> Samples:
+    status, headers, body = get(port, "/metrics")
+    assert status == 200
+    documented = OPENAPI["paths"]["/metrics"]["get"]["responses"]["200"]
+    assert headers["Content-Type"] == METRICS_TYPE and METRICS_TYPE in documented["content"]
+    assert headers["Cache-Control"] == "no-store" and headers["X-Request-Id"]
+    jsonschema.validate(body.decode(), documented["content"][METRICS_TYPE]["schema"])
+    return samples(body.decode())
+
+
+def route(template: str, status: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("clusteraccess_http_requests_total", (("route", template), ("status", str(status))))
+
+
+def test_counters_move_as_requests_are_answered(serve: Serve, installation: Installation) -> None:
+    server = serve(installation.path)
+    path = f"/v1/clusters/{installation.public_cluster}/accessinfo"
+    before = scrape(server.port)
+    assert get(server.port, path)[0] == 403  # no token
+    assert get(server.port, "/v1/clusters/not-an-id/accessinfo", installation.token)[0] == 400
+    assert get(server.port, path, installation.token)[0] == 200  # the first download
+    assert json.loads(get(server.port, path, installation.token)[2]) == ["Downloaded"]  # a repeat
+    assert get(server.port, "/nowhere/" + "x" * 40)[0] == 404
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:  # not HTTP: the JSON 400
+        sock.sendall(b"GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:  # a head over its bound: 431
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n" + b"X-A: b\r\n" * 3000)
+        assert sock.recv(100).startswith(b"HTTP/1.1 431 ")
+    after = scrape(server.port)
+
+    assert moved(before, after) == {
+        route(ACCESS_INFO, 403): 1,
+        route(ACCESS_INFO, 400): 1,
+        route(ACCESS_INFO, 200): 2,
+        route("other", 404): 1,
+        route("other", 400): 1,
+        route("other", 431): 1,
+        route("/metrics", 200): 1,  # the first scrape
+        ("clusteraccess_http_request_duration_seconds_count", (("route", ACCESS_INFO),)): 4,
+        ("clusteraccess_http_request_duration_seconds_count", (("route", "other"),)): 3,
+        ("clusteraccess_http_request_duration_seconds_count", (("route", "/metrics"),)): 1,
+        ("clusteraccess_first_downloads_total", ()): 1,
+        ("clusteraccess_rejections_total", (("code", "UCS.01000004"),)): 1,
+        ("clusteraccess_rejections_total", (("code", "UCS.01000011"),)): 2,
+        ("clusteraccess_rejections_total", (("code", "UCS.01000005"),)): 1,
+        ("clusteraccess_rejections_total", (("code", "UCS.01000010"),)): 1,
+    }
+    assert after[("clusteraccess_database_errors_total", ())] == 0
+
+
+def test_connections_closed_by_the_server_are_counted(serve: Serve, installation: Installation) -> None:
+    server = serve(installation.path, "--header-timeout", "1")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        assert sock.recv(10) == b""  # closed at the deadline, nothing sent
+    closed = ("clusteraccess_http_connections_closed_total", (("reason", "header_timeout"),))
+    assert scrape(server.port)[closed] >= 1
+
+
+class FailingRegistry:
+    """A registry whose storage fails, as the core reports it."""
+
+    def access_info(self, cluster_id: str, token: Optional[str], **parameters: Optional[str]) -> list[str]:
+        raise clusteraccess.internal_error()
+
+    def public_endpoint(self) -> Optional[tuple[str, int]]:
+        return None
+
+
+def test_storage_failures_are_counted_as_database_errors() -> None:
+    metrics = Metrics()
+    app = create_app(FailingRegistry(), observer=RequestObserver(AccessLog(io.StringIO()), metrics))
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            failed = await client.get(f"/v1/clusters/{clusteraccess.new_cluster_id()}/accessinfo",
+                                      headers={"X-Auth-Token": "t"})
+            return failed, await client.get("/metrics")
+
+    failed, page = anyio.run(run)
+    assert failed.status_code == 500 and failed.headers["cache-control"] == "no-store"
+    found = samples(page.text)
+    assert found[("clusteraccess_database_errors_total", ())] == 1
+    assert found[route(ACCESS_INFO, 500)] == 1
+    assert found[("clusteraccess_rejections_total", (("code", "UCS.01000007"),))] == 1
