@@ -36,6 +36,22 @@ MAX_TOKEN_LENGTH = 256
 CLOCK_SKEW = 300
 VALIDITY = 365 * 24 * 3600
 CERT_DIRECTORY = "/etc/proxy-agent/certs"
+# The pod and container settings the library's manifest carries (two
+# replicas, system-cluster-critical, the restricted Pod Security Standard).
+_POD_SETTINGS = (
+    "      priorityClassName: system-cluster-critical\n      automountServiceAccountToken: false\n"
+    "      securityContext:\n        runAsNonRoot: true\n        runAsUser: 65532\n        runAsGroup: 65532\n"
+    "        fsGroup: 65532\n        seccompProfile:\n          type: RuntimeDefault\n"
+    "      affinity:\n        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n"
+    "            - weight: 100\n              podAffinityTerm:\n                topologyKey: kubernetes.io/hostname\n"
+    "                labelSelector:\n                  matchLabels:\n                    app: proxy-agent\n"
+)
+_CONTAINER_SETTINGS = (
+    "          resources:\n            requests:\n              cpu: 100m\n              memory: 128Mi\n"
+    "            limits:\n              cpu: 500m\n              memory: 256Mi\n"
+    "          securityContext:\n            allowPrivilegeEscalation: false\n            readOnlyRootFilesystem: true\n"
+    "            capabilities:\n              drop:\n                - ALL\n"
+)
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _REGION = re.compile(r"(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
@@ -92,7 +108,7 @@ def canonical_unicast_ip(text: str) -> str | None:
 def _quoted(value: str) -> str:
     for c in value:
         if ord(c) < 0x20 or ord(c) >= 0x7F or c in '"\\':
-            raise PeerError(500, "UCS.01020002", "Failed to get certs: manifest value failed validation")
+            raise PeerError(500, "UCS.01000007", "Internal error: a manifest value failed its second check")
     return f'"{value}"'
 
 
@@ -115,7 +131,7 @@ def render_manifest(cluster_id: str, ca_pem: bytes, cert_pem: bytes, key_pem: by
     )
     deployment = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: proxy-agent\n  namespace: kube-system\n"
-        "  labels:\n" + _labels(cluster_id, region, "    ") + "spec:\n  replicas: 1\n  selector:\n"
+        "  labels:\n" + _labels(cluster_id, region, "    ") + "spec:\n  replicas: 2\n  selector:\n"
         "    matchLabels:\n      app: proxy-agent\n  template:\n    metadata:\n      labels:\n"
         + _labels(cluster_id, region, "        ") + "    spec:\n"
     )
@@ -124,6 +140,7 @@ def render_manifest(cluster_id: str, ca_pem: bytes, cert_pem: bytes, key_pem: by
             f"      hostAliases:\n        - ip: {_quoted(host_alias_ip)}\n          hostnames:\n"
             f"            - {_quoted(proxy_host)}\n"
         )
+    deployment += _POD_SETTINGS
     deployment += f"      containers:\n        - name: proxy-agent\n          image: {_quoted(image)}\n          args:\n"
     for flag, value in (
         ("ca-cert", f"{CERT_DIRECTORY}/ca.crt"),
@@ -134,6 +151,7 @@ def render_manifest(cluster_id: str, ca_pem: bytes, cert_pem: bytes, key_pem: by
         ("agent-id", cluster_id),
     ):
         deployment += f"            - {_quoted(f'--{flag}={value}')}\n"
+    deployment += _CONTAINER_SETTINGS
     deployment += (
         "          volumeMounts:\n            - name: proxy-agent-cert\n"
         f"              mountPath: {CERT_DIRECTORY}\n              readOnly: true\n"
@@ -237,7 +255,7 @@ class PeerService:
             host = self._setting("public_proxy_host")
             port = self._setting("public_proxy_port")
             if host is None or port is None:
-                raise PeerError(500, "UCS.01020002", "Failed to get certs: the public proxy endpoint is not configured")
+                raise PeerError(500, "UCS.01000009", "Installation not configured: no public proxy endpoint is set")
             proxy_host, proxy_port = host, int(port)
         image = self._setting("agent_image") or DEFAULT_AGENT_IMAGE
 

@@ -241,7 +241,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = service.ServeSettings(
         http=args.http, header_timeout=args.header_timeout, keep_alive_timeout=args.keep_alive_timeout,
         limit_concurrency=args.limit_concurrency, tls_cert=args.tls_cert, tls_key=args.tls_key,
-        allow_plain_http=args.allow_plain_http,
+        allow_plain_http=args.allow_plain_http, master_key_file=args.master_key_file,
     )
     try:
         service.serve(args.db, args.host, args.port, settings)

@@ -303,12 +303,12 @@ sys.modules["clusteraccess.service"] = service
     )
     assert succeeded(result) == repr(sorted({
         "http": "h11", "header_timeout": 2.5, "keep_alive_timeout": 1.0, "limit_concurrency": 40,
-        "tls_cert": "c.pem", "tls_key": "k.pem", "allow_plain_http": True,
+        "tls_cert": "c.pem", "tls_key": "k.pem", "allow_plain_http": True, "master_key_file": None,
     }.items())) + "\n"
     result = run_main_with_service(cli, fake, "serve")
     assert succeeded(result) == repr(sorted({
         "http": "auto", "header_timeout": 10.0, "keep_alive_timeout": 5.0, "limit_concurrency": None,
-        "tls_cert": None, "tls_key": None, "allow_plain_http": False,
+        "tls_cert": None, "tls_key": None, "allow_plain_http": False, "master_key_file": None,
     }.items())) + "\n"
 
 
