@@ -76,7 +76,7 @@ class RequestContext:
         try:
             response = None
             if self.fast_path is not None and scope["method"] == "GET":
-                response = await self.fast_path.respond(scope)
+                response = await self.fast_path.respond(scope, receive)
             if response is not None:
                 status = response.status_code
                 response.raw_headers.append((b"x-request-id", rid))
