@@ -147,7 +147,8 @@ def main() -> int:
 
     registry = core.Registry(library_path)
     service = peer.PeerService(peer_path)
-    implementations = {
+    # Annotated: the two methods' signatures differ past (cluster_id, token).
+    implementations: dict[str, tuple[Callable[[str, str], list[str]], type[BaseException]]] = {
         "library": (registry.access_info, core.ClusterAccessError),
         "peer": (service.access_info, peer.PeerError),
     }

@@ -13,12 +13,14 @@
 
 #include "access_info_fast_path.hpp"
 #include "clusteraccess/clusteraccess.hpp"
+#include "delivery.hpp"
 #include "python_errors.hpp"
 #include "registry_handle.hpp"
 
 namespace py = pybind11;
 namespace ca = clusteraccess;
 using ca::python::call;
+using ca::python::Delivery;
 using ca::python::RegistryHandle;
 
 namespace {
@@ -84,6 +86,25 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](const ca::DownloadRecord& d) {
         return "Download(cluster_id='" + d.cluster_id.str() + "', principal='" + d.principal +
                "', certificate_serial='" + d.certificate_serial + "')";
+      });
+
+  py::class_<Delivery>(m, "Delivery",
+                       "The delivery of one answer of Registry.access_info: abandon() it when the "
+                       "answer can no longer reach its client, and a first download not yet committed "
+                       "records nothing (RequestAbandonedError, 499).")
+      .def(py::init<>())
+      // One atomic store, no lock: the core may be reading it on another thread.
+      .def(
+          "abandon", [](const Delivery& d) { d.guard->abandon(); },
+          "The answer is no longer wanted. Irreversible; calling it again is harmless.")
+      .def_property_readonly(
+          "abandoned", [](const Delivery& d) { return d.guard->abandoned(); }, "True once abandon() was called.")
+      .def_readonly("principal", &Delivery::principal,
+                    "The principal whose token the answer was for (never the token); None until answered.")
+      .def_readonly("certificate_serial", &Delivery::certificate_serial,
+                    "The serial (lowercase hex) of the certificate a first download issued; None otherwise.")
+      .def("__repr__", [](const Delivery& d) {
+        return std::string("Delivery(abandoned=") + (d.guard->abandoned() ? "True" : "False") + ")";
       });
 
   // The defaults of the keyword arguments are the core's.

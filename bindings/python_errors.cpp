@@ -18,6 +18,7 @@ struct ErrorTypes {
   py::handle method_not_allowed;
   py::handle conflict;
   py::handle request_head_too_large;
+  py::handle request_abandoned;
   py::handle internal;
 
   // The one mapping from an Error's status to its Python class.
@@ -29,6 +30,7 @@ struct ErrorTypes {
       case Status::kMethodNotAllowed: return method_not_allowed;
       case Status::kConflict: return conflict;
       case Status::kRequestHeaderFieldsTooLarge: return request_head_too_large;
+      case Status::kClientClosedRequest: return request_abandoned;
       case Status::kInternal: return internal;
     }
     return base;
@@ -137,6 +139,10 @@ void bind_errors(py::module_& m) {
   types.conflict = new_exception(m, "ConflictError", types.base, "409: the object exists already.");
   types.request_head_too_large = new_exception(m, "RequestHeaderFieldsTooLargeError", types.base,
                                                "431: the HTTP request head is over its bounds.");
+  types.request_abandoned = new_exception(
+      m, "RequestAbandonedError", types.base,
+      "499: the request's Delivery was abandoned before its first download was committed; nothing "
+      "was recorded. For a front end's log, never sent to a client.");
   types.internal = new_exception(m, "InternalError", types.base,
                                  "500: storage, crypto or configuration failure; nothing was recorded.");
   py::register_exception_translator([](std::exception_ptr pointer) {

@@ -18,7 +18,9 @@ constexpr std::size_t kMaxTokenLength = 256;
 // Empty counts as "not given", as an HTTP query parameter without a value.
 bool given(const std::optional<std::string>& value) { return value && !value->empty(); }
 
-AccessInfo downloaded() { return AccessInfo({kDownloaded}, std::nullopt); }
+AccessInfo downloaded(std::string principal) {
+  return AccessInfo({kDownloaded}, std::nullopt, std::move(principal));
+}
 
 // docs/contract.md, Serving safely: a first download whose client is gone
 // before the commit records nothing.
@@ -36,8 +38,8 @@ std::variant<AccessInfo, Error> AccessInfoService::answer(const AccessRequest& r
   try {
     auto judgement = admit(request);
     if (auto* error = std::get_if<Error>(&judgement)) return std::move(*error);
-    const Admitted& admitted = std::get<Admitted>(judgement);
-    if (admitted.downloaded) return downloaded();
+    Admitted& admitted = std::get<Admitted>(judgement);
+    if (admitted.downloaded) return downloaded(std::move(admitted.principal));
     return issue(request, admitted);
   } catch (const Error& error) {
     return error;
@@ -52,8 +54,9 @@ std::variant<AccessInfo, Error, FirstDownloadAdmitted> AccessInfoService::judge(
   try {
     auto judgement = admit(request);
     if (auto* error = std::get_if<Error>(&judgement)) return std::move(*error);
-    if (std::get<Admitted>(judgement).downloaded) return downloaded();
-    return FirstDownloadAdmitted{};
+    Admitted& admitted = std::get<Admitted>(judgement);
+    if (admitted.downloaded) return downloaded(std::move(admitted.principal));
+    return FirstDownloadAdmitted{std::move(admitted.principal)};
   } catch (const Error& error) {
     return error;
   }
@@ -162,7 +165,7 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
     if (abandoned(request)) throw Error::request_abandoned();
     if (store_.record_download(commit)) {
       fault::reached(fault::Point::kAfterCommit);
-      return AccessInfo(documents.release(), credential.serial_hex);
+      return AccessInfo(documents.release(), credential.serial_hex, admitted.principal);
     }
   }  // lost: the key and the documents are wiped here, before judging again
 
@@ -171,7 +174,7 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   // made above was wiped without having left the library.
   auto again = admit(request);
   if (auto* error = std::get_if<Error>(&again)) throw std::move(*error);
-  if (std::get<Admitted>(again).downloaded) return downloaded();
+  if (std::get<Admitted>(again).downloaded) return downloaded(std::move(std::get<Admitted>(again).principal));
   throw Error::storage("the download could not be recorded");
 }
 

@@ -43,6 +43,10 @@ class ConflictError(ClusterAccessError):
 class RequestHeaderFieldsTooLargeError(ClusterAccessError):
     """431: the HTTP request head is over its bounds."""
 
+class RequestAbandonedError(ClusterAccessError):
+    """499: the request's Delivery was abandoned before its first download was committed;
+    nothing was recorded. For a front end's log, never sent to a client."""
+
 class InternalError(ClusterAccessError):
     """500: storage, crypto or configuration failure; nothing was recorded."""
 
@@ -132,6 +136,24 @@ class Download:
     @property
     def vpcendpoint(self) -> str | None: ...
 
+class Delivery:
+    """The delivery of one answer of Registry.access_info: abandon() it when the
+    answer can no longer reach its client, and a first download not yet committed
+    records nothing (RequestAbandonedError, 499)."""
+
+    def __init__(self) -> None: ...
+    def abandon(self) -> None:
+        """The answer is no longer wanted. Irreversible; calling it again is harmless."""
+    @property
+    def abandoned(self) -> bool:
+        """True once abandon() was called."""
+    @property
+    def principal(self) -> str | None:
+        """The principal whose token the answer was for (never the token); None until answered."""
+    @property
+    def certificate_serial(self) -> str | None:
+        """The serial (lowercase hex) of the certificate a first download issued; None otherwise."""
+
 class Registry:
     """The state of one installation in one SQLite file, and the rules of
     GET /v1/clusters/{clusterid}/accessinfo."""
@@ -207,9 +229,26 @@ class Registry:
         *,
         vpcendpoint: str | None = None,
         region: str | None = None,
+        delivery: Delivery | None = None,
     ) -> list[str]:
         """GET /v1/clusters/{clusterid}/accessinfo: the manifest documents on the
-        first download, [DOWNLOADED] afterwards."""
+        first download, [DOWNLOADED] afterwards.
+
+        With a delivery abandoned before the first download is committed, nothing
+        is recorded and RequestAbandonedError (499) is raised; on an answer, the
+        delivery notes its principal and certificate serial."""
+    def judge_access_info(
+        self,
+        cluster_id: str,
+        token: str | None,
+        *,
+        vpcendpoint: str | None = None,
+        region: str | None = None,
+    ) -> tuple[list[str] | None, str]:
+        """The judgement of access_info without the issuing: raises what access_info
+        raises for a rejection; returns ([DOWNLOADED], principal) for a cluster
+        downloaded before and (None, principal) for an admitted first download,
+        which only access_info issues. Makes no key, records nothing."""
     def downloads(self) -> list[Download]:
         """The audit records of all downloads, oldest first."""
     def backup(self, destination: str | os.PathLike[str]) -> None:

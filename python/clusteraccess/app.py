@@ -105,7 +105,7 @@ class RequestContext:
         try:
             response = None
             if self.fast_path is not None and scope["method"] == "GET":
-                response = await self.fast_path.respond(scope)
+                response = await self.fast_path.respond(scope, receive)
             if response is not None:
                 route = ACCESS_INFO_PATH
                 status = response.status_code

@@ -5,14 +5,16 @@
 - ``GET /healthz`` -- 200 ``{"status": "ok"}`` after a cheap database read;
 - ``GET /openapi.json`` -- the package's OpenAPI description, as it is.
 
-Every decision about a request is the core's (`Registry.access_info`); these
-only translate HTTP into that call and its answer, or its
-`ClusterAccessError`, back into HTTP.
+Every decision about a request is the core's (`Registry.judge_access_info`,
+`Registry.access_info`); these only translate HTTP into those calls and their
+answer, or their `ClusterAccessError`, back into HTTP.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Optional, Protocol, Tuple
 
 from starlette.concurrency import run_in_threadpool
@@ -20,21 +22,52 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Receive, Send
 
-from ._core import DOWNLOADED, ClusterAccessError
+from ._core import DOWNLOADED, ClusterAccessError, Delivery, RequestAbandonedError
 from .http_request import auth_token, cluster_id_from_raw_path, query_parameters
 from .http_response import DOWNLOADED_BODY, JsonResponse, error_response
 from .service_logging import SCOPE_OUTCOME, Scope
 
-__all__ = ["AccessInfoEndpoint", "AccessInfoRegistry", "Service"]
+__all__ = [
+    "ISSUED_NOT_DELIVERED",
+    "NOT_COMMITTED",
+    "SCOPE_PRINCIPAL",
+    "AccessInfoEndpoint",
+    "AccessInfoRegistry",
+    "Service",
+]
 
-# Clusters seen downloaded are remembered (up to this many) so that their
-# requests skip the thread pool; see Service.is_fast.
-_KNOWN_DOWNLOADED_LIMIT = 65536
+log = logging.getLogger("clusteraccess.service")
+
+# The ASGI scope key under which the endpoint notes the principal of a
+# request that passed rule 1 (a first download or ["Downloaded"]), for the
+# access log. A name, never a token.
+SCOPE_PRINCIPAL = "clusteraccess.principal"
+# Logged outcomes of a first download whose client went away: before the
+# commit (nothing recorded, nothing sent), and after it (the certificate was
+# issued and the cluster is downloaded, but the answer was lost).
+NOT_COMMITTED = "not committed: client gone"
+ISSUED_NOT_DELIVERED = "issued, not delivered"
+
 _DOWNLOADED_DOCUMENTS = [DOWNLOADED]
+# Set by RequestContext (app.py): correlates the warning of a lost answer with its access-log line.
+_SCOPE_REQUEST_ID = "clusteraccess.request_id"
+# nginx's "client closed request": logged for an abandoned first download, never sent.
+_CLIENT_CLOSED_REQUEST = 499
 
 
 class AccessInfoRegistry(Protocol):
     """What the service needs of a `Registry` (tests pass stand-ins)."""
+
+    def judge_access_info(
+        self,
+        cluster_id: str,
+        token: Optional[str],
+        *,
+        vpcendpoint: Optional[str] = None,
+        region: Optional[str] = None,
+    ) -> Tuple[Optional[list[str]], str]:
+        """Rules 1-5 without issuing: raises the rejection, or returns
+        (["Downloaded"] or None for an admitted first download, principal)."""
 
     def access_info(
         self,
@@ -43,8 +76,9 @@ class AccessInfoRegistry(Protocol):
         *,
         vpcendpoint: Optional[str] = None,
         region: Optional[str] = None,
+        delivery: Optional[Delivery] = None,
     ) -> list[str]:
-        """The rules of the endpoint; raises `ClusterAccessError`."""
+        """The rules of the endpoint, issuing a first download; raises `ClusterAccessError`."""
 
     def public_endpoint(self) -> Optional[Tuple[str, int]]:
         """A cheap read, for the health check."""
@@ -56,7 +90,6 @@ class Service:
     def __init__(self, registry: AccessInfoRegistry, openapi: bytes) -> None:
         self.registry: Optional[AccessInfoRegistry] = registry
         self.openapi = openapi
-        self._known_downloaded: set[str] = set()
 
     def close(self) -> None:
         """Lets go of the registry (the core closes its database with it)."""
@@ -71,27 +104,8 @@ class Service:
             raise RuntimeError("the service is shut down")
         return self.registry
 
-    def is_fast(self, cluster_id: str, token: Optional[str]) -> bool:
-        """True when the core will answer without issuing a certificate, so
-        that the call can run inline, on the event loop.
-
-        Every answer but a first download is quick for the core (and it
-        releases the GIL), quicker than handing the call to a worker thread
-        and back. A first download makes a key and waits for a durable commit;
-        inline, it would stall every other request on the loop, so it runs in
-        the thread pool (bench/README.md has the figures).
-
-        Only a request with a token and a well-formed id of a cluster not yet
-        seen downloaded can issue; everything else runs inline. (Error answers
-        are not remembered: a cluster refused now may be granted later.)
-        """
-        return not token or cluster_id in self._known_downloaded or not _looks_like_id(cluster_id)
-
-    def answer(self, documents: list[str], cluster_id: str, scope: Scope) -> bytes:
-        """The 200 body for documents, remembering that cluster_id is downloaded."""
-        if len(self._known_downloaded) >= _KNOWN_DOWNLOADED_LIMIT:
-            self._known_downloaded.clear()
-        self._known_downloaded.add(cluster_id)
+    def answer(self, documents: list[str], scope: Scope) -> bytes:
+        """The 200 body for documents, noting the outcome in scope."""
         if documents == _DOWNLOADED_DOCUMENTS:
             scope[SCOPE_OUTCOME] = "downloaded"
             return DOWNLOADED_BODY
@@ -120,6 +134,21 @@ class AccessInfoEndpoint:
     methods (405: GET only, as a HEAD would be an implicit download whose
     body is thrown away) and raises the 404 for paths that match the route
     only once percent-decoded.
+
+    No timing oracle (docs/contract.md, Serving safely): every request is
+    judged inline, on the event loop, by `Registry.judge_access_info`, which
+    answers every rejection and every ["Downloaded"] with the same work
+    whatever the caller may not know (whether the cluster exists, or was
+    downloaded). Only an admitted first download -- its caller holds a live
+    token and a grant, so it may know -- goes to the thread pool, where
+    `Registry.access_info` judges again and issues: making a key and waiting
+    for a durable commit inline would stall every other request on the loop.
+
+    Undelivered first downloads record nothing: while the core works, a
+    watcher awaits the client's ``http.disconnect`` and abandons the
+    request's `Delivery`; the core then commits nothing (499, logged as
+    `NOT_COMMITTED`, nothing sent). A client gone after the commit is logged
+    as `ISSUED_NOT_DELIVERED`, with the certificate serial.
     """
 
     def __init__(self, service: Service) -> None:
@@ -129,14 +158,20 @@ class AccessInfoEndpoint:
         """ASGI entry point (when not reached through the middleware's direct call)."""
         if scope["method"] != "GET":
             raise HTTPException(405, headers={"Allow": "GET"})
-        response = await self.respond(scope)
+        response = await self.respond(scope, receive)
         if response is None:
             raise HTTPException(404)
         await response(scope, receive, send)
 
-    async def respond(self, scope: Scope) -> Optional[JsonResponse]:
+    async def respond(self, scope: Scope, receive: Optional[Receive] = None) -> Optional[JsonResponse]:
         """The answer to a GET of scope's path; None when the raw path is not
-        /v1/clusters/{clusterid}/accessinfo."""
+        /v1/clusters/{clusterid}/accessinfo.
+
+        receive is the request's ASGI receive, watched for the client's
+        departure during a first download (without it, the answer is always
+        taken as wanted). The response returned for a request whose client is
+        gone sends nothing.
+        """
         cluster_id = cluster_id_from_raw_path(scope.get("raw_path") or scope["path"].encode())
         if cluster_id is None:
             return None
@@ -145,16 +180,109 @@ class AccessInfoEndpoint:
             parameters = query_parameters(scope["query_string"])
             token = auth_token(scope["headers"])
             registry = service.registry_or_fail()
-            if service.is_fast(cluster_id, token):
-                documents = registry.access_info(cluster_id, token, **parameters)
-            else:
-                documents = await run_in_threadpool(registry.access_info, cluster_id, token, **parameters)
+            documents, scope[SCOPE_PRINCIPAL] = registry.judge_access_info(cluster_id, token, **parameters)
+            if documents is None:
+                return await _first_download(service, registry, cluster_id, token, parameters, scope, receive)
         except ClusterAccessError as error:
             return error_response(error, scope)
-        return JsonResponse(service.answer(documents, cluster_id, scope))
+        return JsonResponse(service.answer(documents, scope))
 
 
-def _looks_like_id(text: str) -> bool:
-    # The k8s-uuid shape, only to choose inline vs thread pool; the core
-    # decides validity. Cheap checks first.
-    return len(text) == 36 and text[8] == "-" and text[13] == "-"
+async def _first_download(
+    service: Service,
+    registry: AccessInfoRegistry,
+    cluster_id: str,
+    token: Optional[str],
+    parameters: dict[str, str],
+    scope: Scope,
+    receive: Optional[Receive],
+) -> JsonResponse:
+    """An admitted first download, issued on a worker thread while the
+    client's departure is watched for (see AccessInfoEndpoint)."""
+    delivery = Delivery()
+    watcher = _watch_for_disconnect(receive, delivery) if receive is not None else None
+    try:
+        try:
+            documents = await run_in_threadpool(
+                registry.access_info, cluster_id, token, delivery=delivery, **parameters
+            )
+        except RequestAbandonedError:
+            scope[SCOPE_OUTCOME] = NOT_COMMITTED
+            return _Undeliverable()
+        if delivery.principal is not None:
+            scope[SCOPE_PRINCIPAL] = delivery.principal
+        body = service.answer(documents, scope)
+        if watcher is None or delivery.certificate_serial is None:
+            return JsonResponse(body)  # nothing issued by this request (e.g. a race lost): nothing to lose
+        response, watcher = _IssuedResponse(body, watcher, delivery.certificate_serial), None
+        return response
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+def _watch_for_disconnect(receive: Receive, delivery: Delivery) -> asyncio.Task[None]:
+    """A task that abandons delivery when the client goes away.
+
+    uvicorn reports ``http.disconnect`` when the connection is lost (FIN,
+    RST) or its parser fails on bytes after the head (it then closes the
+    connection); the request's own ``http.request`` messages come first.
+    """
+
+    async def watch() -> None:
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # a receive that fails has no client behind it either
+            log.debug("receive failed while a first download was issued", exc_info=True)
+        # One atomic store: the core reads it on its worker thread.
+        delivery.abandon()
+
+    return asyncio.get_running_loop().create_task(watch())
+
+
+class _Undeliverable(JsonResponse):
+    """The "response" to a request whose client is gone: logged as 499, never sent."""
+
+    def __init__(self) -> None:
+        super().__init__(b"", _CLIENT_CLOSED_REQUEST)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Sends nothing: there is nobody to send it to."""
+
+
+class _IssuedResponse(JsonResponse):
+    """A first download's manifest, written unless its client is already gone.
+
+    The download is committed: a client that left is logged (outcome
+    `ISSUED_NOT_DELIVERED` and a warning naming the certificate serial, never
+    the key) so that an operator can tell a lost answer from a delivered one.
+    """
+
+    def __init__(self, body: bytes, watcher: asyncio.Task[None], certificate_serial: str) -> None:
+        super().__init__(body)
+        self._watcher = watcher
+        self._certificate_serial = certificate_serial
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Writes the manifest, or notes that its client is gone."""
+        watcher = self._watcher
+        try:
+            gone = watcher.done()
+            if not gone:
+                await super().__call__(scope, receive, send)
+                # The writes yield only when the socket's buffer is full; a
+                # disconnect seen then made them no-ops. Once the last write
+                # returns, receive() reports the end of the request, not a
+                # departure: the check comes before any other task can run.
+                gone = watcher.done()
+        finally:
+            watcher.cancel()
+        if gone:
+            scope[SCOPE_OUTCOME] = ISSUED_NOT_DELIVERED
+            log.warning(
+                "%s: the client went away after the download was committed; certificate serial %s",
+                ISSUED_NOT_DELIVERED,
+                self._certificate_serial,
+                extra={"request_id": scope.get(_SCOPE_REQUEST_ID)},
+            )

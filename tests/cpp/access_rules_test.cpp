@@ -674,6 +674,35 @@ TEST_F(AccessRules, JudgeAdmitsOnlyALiveGrantedFirstDownloadAndRecordsNothing) {
   EXPECT_EQ(registry_.downloads().size(), 1u);
 }
 
+// The principal of the token travels with every answer that passed rule 1
+// (for the front end's access log): the first download, {"Downloaded"}, the
+// judge's admission; never the token itself.
+TEST_F(AccessRules, AnswersPastRuleOneNameThePrincipalNeverTheToken) {
+  const AccessRequest alice{public_id_.str(), alice_, kNone, kNone};
+  const AccessRequest carol{public_id_.str(), carol_, kNone, kNone};
+  auto admitted = registry_.judge_access_info(alice);
+  ASSERT_TRUE(std::holds_alternative<FirstDownloadAdmitted>(admitted));
+  EXPECT_EQ(std::get<FirstDownloadAdmitted>(admitted).principal, "alice");
+
+  const AccessInfo first = registry_.access_info(alice);
+  ASSERT_TRUE(first.is_first_download());
+  EXPECT_EQ(first.principal, "alice");
+  const AccessInfo again = registry_.access_info(carol);
+  expect_downloaded(again);
+  EXPECT_EQ(again.principal, "carol");
+  auto judged = registry_.judge_access_info(carol);
+  ASSERT_TRUE(std::holds_alternative<AccessInfo>(judged));
+  EXPECT_EQ(std::get<AccessInfo>(judged).principal, "carol");
+  for (const std::string& principal : {first.principal, again.principal}) {
+    EXPECT_NE(principal, alice_);
+    EXPECT_NE(principal, carol_);
+  }
+  // A move hands the principal over with the documents.
+  AccessInfo moved(std::move(std::get<AccessInfo>(judged)));
+  EXPECT_EQ(moved.principal, "carol");
+  EXPECT_TRUE(std::get<AccessInfo>(judged).principal.empty());
+}
+
 // The judge makes no key and no certificate, whatever it answers.
 TEST_F(AccessRules, JudgeNeverMakesAKey) {
   int keys = 0;

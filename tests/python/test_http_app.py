@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 from starlette.applications import Starlette
 
-from clusteraccess import ClusterAccessError, InternalError
+from clusteraccess import ClusterAccessError, Delivery, InternalError
 from clusteraccess.service import (
     auth_token,
     cluster_id_from_raw_path,
@@ -39,20 +39,43 @@ SECRET_DETAIL = "disk I/O error in /var/lib/clusteraccess/registry.db: UPDATE cl
 
 
 class FakeRegistry:
-    """Answers like the core would, records where it was called from."""
+    """Answers like the core would -- judging without issuing, `answer` issued
+    once, then ["Downloaded"] -- and records the calls and where they ran."""
 
     def __init__(self, answer: list[str] | BaseException) -> None:
         self.answer = answer
+        self.issued = False
         self.calls: list[tuple[str, Optional[str], Optional[str], Optional[str]]] = []
-        self.threads: list[str] = []
+        self.threads: list[tuple[str, str]] = []  # (method, thread name)
 
-    def access_info(
-        self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None, region: Optional[str] = None
-    ) -> list[str]:
+    def _called(self, method: str, cluster_id: str, token: Optional[str], vpcendpoint: Optional[str], region: Optional[str]) -> None:
         self.calls.append((cluster_id, token, vpcendpoint, region))
-        self.threads.append(threading.current_thread().name)
+        self.threads.append((method, threading.current_thread().name))
         if isinstance(self.answer, BaseException):
             raise self.answer
+
+    def judge_access_info(
+        self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None, region: Optional[str] = None
+    ) -> tuple[Optional[list[str]], str]:
+        self._called("judge_access_info", cluster_id, token, vpcendpoint, region)
+        if self.answer == ["Downloaded"] or self.issued:
+            return ["Downloaded"], "alice"
+        return None, "alice"
+
+    def access_info(
+        self,
+        cluster_id: str,
+        token: Optional[str],
+        *,
+        vpcendpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        delivery: Optional[Delivery] = None,
+    ) -> list[str]:
+        self._called("access_info", cluster_id, token, vpcendpoint, region)
+        assert isinstance(self.answer, list)
+        if self.issued:
+            return ["Downloaded"]
+        self.issued = True
         return self.answer
 
     def public_endpoint(self) -> Optional[tuple[str, int]]:
@@ -136,17 +159,19 @@ def test_the_request_reaches_the_core_as_sent() -> None:
     assert registry.calls == [(CLUSTER_ID, "cat_token", "10.0.0.1", "eu-de")]
 
 
-def test_only_possible_first_downloads_go_to_the_thread_pool() -> None:
+def test_every_request_is_judged_inline_and_only_admitted_first_downloads_go_to_the_thread_pool() -> None:
     registry = FakeRegistry(["apiVersion: v1\nkind: Secret\n"])
     client = client_for(registry)
     path = f"/v1/clusters/{CLUSTER_ID}/accessinfo"
-    client.get(path, headers={"X-Auth-Token": "t"})  # could issue: worker thread
-    client.get(path, headers={"X-Auth-Token": "t"})  # seen downloaded: inline
-    client.get(path)  # no token: cannot issue: inline
+    assert client.get(path, headers={"X-Auth-Token": "t"}).json() == ["apiVersion: v1\nkind: Secret\n"]  # admitted: issued on a worker thread
+    assert client.get(path, headers={"X-Auth-Token": "t"}).json() == ["Downloaded"]  # downloaded: inline
+    client.get(path)  # no token: inline
     client.get("/v1/clusters/not-an-id/accessinfo", headers={"X-Auth-Token": "t"})  # bad id: inline
-    worker, *inline = registry.threads
-    assert worker.startswith("AnyIO worker thread")
-    assert not any(name.startswith("AnyIO worker thread") for name in inline)
+    judged, issued, *rest = registry.threads
+    assert judged[0] == "judge_access_info" and not judged[1].startswith("AnyIO worker thread")
+    assert issued[0] == "access_info" and issued[1].startswith("AnyIO worker thread")
+    assert [method for method, _ in rest] == ["judge_access_info"] * 3
+    assert not any(name.startswith("AnyIO worker thread") for _, name in rest)
 
 
 def test_head_never_reaches_the_core() -> None:

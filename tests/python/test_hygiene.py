@@ -183,6 +183,7 @@ def api_calls(token: str) -> dict[str, Optional[Callable[[Registry], Any]]]:
     """How to call every public method of Registry (read-only ones, and writers with harmless values)."""
     return {
         "access_info": lambda r: [r.access_info(SECOND_ID, token), r.access_info(SECOND_ID, token)],
+        "judge_access_info": lambda r: [r.judge_access_info(SECOND_ID, token), r.judge_access_info(PUBLIC_ID, token)],
         "add_region": lambda r: r.add_region("ap-sg", "proxy.ap-sg.example.com", 443),
         "agent_image": lambda r: r.agent_image(),
         "backup": lambda r: r.backup(Path(r.path).with_name("backup-copy.db")),

@@ -273,7 +273,12 @@ def test_public_cluster_rejects_network_parameters(
     installation: Installation, parameters: dict[str, str], named: str
 ) -> None:
     error = refusal(
-        lambda: installation.registry.access_info(installation.public_cluster, installation.token, **parameters)
+        lambda: installation.registry.access_info(
+            installation.public_cluster,
+            installation.token,
+            vpcendpoint=parameters.get("vpcendpoint"),
+            region=parameters.get("region"),
+        )
     )
     assert status_and_code(error) == BAD_PARAMETER
     assert named in error.message

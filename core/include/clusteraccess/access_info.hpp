@@ -33,7 +33,8 @@ struct AccessRequest {
 /// that is theirs to wipe.
 struct AccessInfo {
   AccessInfo() noexcept = default;
-  AccessInfo(std::vector<std::string> documents, std::optional<std::string> certificate_serial) noexcept;
+  AccessInfo(std::vector<std::string> documents, std::optional<std::string> certificate_serial,
+             std::string principal = {}) noexcept;
   ~AccessInfo();
   AccessInfo(AccessInfo&& other) noexcept;
   AccessInfo& operator=(AccessInfo&& other) noexcept;
@@ -47,6 +48,10 @@ struct AccessInfo {
   /// The serial (lowercase hex) of the agent certificate issued by this call;
   /// set only on the first download.
   std::optional<std::string> certificate_serial;
+  /// The principal whose token the request carried, for the front end's
+  /// access log: set on the first download and on {"Downloaded"}, the
+  /// answers that passed rule 1. A name, never a token.
+  std::string principal;
 
   bool is_first_download() const noexcept { return certificate_serial.has_value(); }
 };
@@ -56,7 +61,11 @@ struct AccessInfo {
 /// token and a grant, is about to get the first download, which only
 /// `Registry::access_info` (or `try_access_info`) issues. It carries nothing
 /// the caller may not know.
-struct FirstDownloadAdmitted {};
+struct FirstDownloadAdmitted {
+  /// The principal whose token the request carried (for the front end's
+  /// access log; never a token).
+  std::string principal;
+};
 
 /// The body returned for a cluster whose access information was downloaded before.
 inline constexpr const char* kDownloaded = "Downloaded";
