@@ -125,7 +125,16 @@ def test_connections_closed_by_the_server_are_counted(serve: Serve, installation
 class FailingRegistry:
     """A registry whose storage fails, as the core reports it."""
 
-    def access_info(self, cluster_id: str, token: Optional[str], **parameters: Optional[str]) -> list[str]:
+    def judge_access_info(
+        self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None,
+        region: Optional[str] = None,
+    ) -> tuple[Optional[list[str]], str]:
+        raise clusteraccess.internal_error()
+
+    def access_info(
+        self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None,
+        region: Optional[str] = None, delivery: Optional[clusteraccess.Delivery] = None,
+    ) -> list[str]:
         raise clusteraccess.internal_error()
 
     def public_endpoint(self) -> Optional[tuple[str, int]]:
