@@ -65,6 +65,9 @@ bool exists_and_is_ours(const std::string& path, std::string_view what) {
   if (S_ISLNK(status.st_mode)) {
     throw Error::storage(message(what, "is a symbolic link; refusing to follow it"));
   }
+  // Unlinked between the lookup and the read of its attributes (SQLite
+  // removes a -wal file when its last connection closes): it is gone.
+  if (status.st_nlink == 0) return false;
   require_ours(status, what);
   return true;
 }
