@@ -167,7 +167,7 @@ CREATE UNIQUE INDEX events_one_failure ON events (cluster_id, generation) WHERE 
 CREATE TABLE downloads_v3 (
   id                 INTEGER PRIMARY KEY,
   cluster_id         BLOB NOT NULL,
-  generation         INTEGER NOT NULL,
+  generation         INTEGER NOT NULL DEFAULT 1,
   principal          TEXT NOT NULL,
   downloaded_at      INTEGER NOT NULL,
   certificate_serial TEXT NOT NULL UNIQUE,
