@@ -669,14 +669,17 @@ std::vector<LifecycleEvent> SqliteStore::events(const std::optional<ClusterId>& 
   auto& db = session->db;
   sqlite::Transaction transaction(db);
   record_failures(db, now, window);
+  // Events of one second are put in the order they happen within a
+  // generation (download, then connection or failure, then activation or
+  // deletion), older generations first.
   const std::string sql =
-      "SELECT kind, cluster_id, at, principal, certificate_serial, generation, seq FROM ("
+      "SELECT kind, cluster_id, at, principal, certificate_serial, generation FROM ("
       "SELECT 'download' AS kind, cluster_id, downloaded_at AS at, principal, certificate_serial, "
-      "generation, 0 AS seq, id FROM downloads " +
+      "generation, 0 AS rank, id FROM downloads " +
       std::string(id ? "WHERE cluster_id = ?1 " : "") +
-      "UNION ALL SELECT kind, cluster_id, at, principal, certificate_serial, generation, 1 AS seq, id "
-      "FROM events " +
-      std::string(id ? "WHERE cluster_id = ?1 " : "") + ") ORDER BY at, seq, id";
+      "UNION ALL SELECT kind, cluster_id, at, principal, certificate_serial, generation, "
+      "CASE kind WHEN 'connection' THEN 1 WHEN 'failure' THEN 1 ELSE 2 END AS rank, id FROM events " +
+      std::string(id ? "WHERE cluster_id = ?1 " : "") + ") ORDER BY at, generation, rank, id";
   std::vector<LifecycleEvent> out;
   {
     sqlite::Statement select(db, sql);
