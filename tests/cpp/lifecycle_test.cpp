@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "clusteraccess/clusteraccess.hpp"
+#include "fault_injection.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess {
@@ -250,6 +251,35 @@ TEST_F(LifecycleTest, EventsOfAllClustersAreOrderedByTime) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_LE(all[0].at, all[1].at);
   EXPECT_EQ(all[0].principal, "alice");
+}
+
+// A download judged in one generation whose commit comes after an activation
+// commits nothing for the old generation: it is judged again and becomes the
+// one download of the new generation. Exactly one key either way.
+TEST_F(LifecycleTest, ADownloadOvertakenByAnActivationCommitsOnlyInTheNewGeneration) {
+  bool activated = false;
+  fault::set_hook(fault::Point::kBeforeCommit, [&] {
+    if (!activated) {
+      activated = true;
+      registry_.reactivate(id_);
+    }
+    return false;
+  });
+  const AccessInfo info = download();
+  fault::clear_hooks();
+  ASSERT_TRUE(activated);
+  ASSERT_TRUE(info.is_first_download());
+  const Cluster cluster = registry_.cluster(id_);
+  EXPECT_EQ(cluster.generation, 2);
+  EXPECT_EQ(cluster.certificate_serial, info.certificate_serial);
+  ASSERT_EQ(registry_.downloads().size(), 1u) << "the key made for generation 1 was never committed";
+  const auto events = registry_.events(id_);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, LifecycleEventKind::kActivation);
+  EXPECT_FALSE(events[0].certificate_serial.has_value()) << "nothing was downloaded to revoke";
+  EXPECT_EQ(events[1].kind, LifecycleEventKind::kDownload);
+  EXPECT_EQ(events[1].generation, 2);
+  EXPECT_EQ(download().documents, std::vector<std::string>{kDownloaded});
 }
 
 TEST(LifecycleOptions, ConnectionWindowIsBoundedAtOpen) {
