@@ -14,6 +14,7 @@
 #include "access_info_fast_path.hpp"
 #include "clusteraccess/clusteraccess.hpp"
 #include "delivery.hpp"
+#include "lifecycle_bindings.hpp"
 #include "python_errors.hpp"
 #include "registry_handle.hpp"
 
@@ -115,10 +116,12 @@ PYBIND11_MODULE(_core, m) {
                              "GET /v1/clusters/{clusterid}/accessinfo.")
       .def(py::init([](const std::filesystem::path& path, std::chrono::milliseconds::rep busy_timeout_ms,
                        std::chrono::seconds::rep certificate_validity_seconds, std::function<std::int64_t()> clock,
-                       const std::optional<std::filesystem::path>& master_key_file) {
+                       const std::optional<std::filesystem::path>& master_key_file,
+                       std::chrono::seconds::rep connection_window_seconds) {
              ca::RegistryOptions options;
              options.busy_timeout = std::chrono::milliseconds(busy_timeout_ms);
              options.agent_certificate_validity = std::chrono::seconds(certificate_validity_seconds);
+             options.connection_window = std::chrono::seconds(connection_window_seconds);
              if (master_key_file) options.master_key_file = master_key_file->string();
              if (clock) {
                // Called from the core with the GIL released.
@@ -132,7 +135,8 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("path"), py::kw_only(), py::arg("busy_timeout_ms") = defaults.busy_timeout.count(),
            py::arg("certificate_validity_seconds") = defaults.agent_certificate_validity.count(),
-           py::arg("clock") = nullptr, py::arg("master_key_file") = py::none())
+           py::arg("clock") = nullptr, py::arg("master_key_file") = py::none(),
+           py::arg("connection_window_seconds") = defaults.connection_window.count())
       .def("close", &RegistryHandle::close,
            "Closes the database; later calls raise ValueError. Calls in flight finish first.")
       .def_property_readonly("closed", &RegistryHandle::closed)
@@ -206,4 +210,5 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("destination"));
   ca::python::bind_access_info(m.attr("Registry"));
+  ca::python::bind_lifecycle(m);
 }

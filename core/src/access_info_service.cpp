@@ -95,8 +95,8 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
   // 4. A third-party cluster.
   if (access->category != ClusterCategory::kAttached) return Error::category_not_supported();
 
-  Admitted admitted{*cluster_id,      token->principal, token_hash, access->network,
-                    access->downloaded, std::nullopt,   std::nullopt};
+  Admitted admitted{*cluster_id,        token->principal,   token_hash,  access->network,
+                    access->downloaded, access->generation, std::nullopt, std::nullopt};
 
   // 5. The network parameters fit the cluster's access network.
   if (access->network == AccessNetwork::kPublic) {
@@ -130,7 +130,8 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
   return admitted;
 }
 
-AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted) const {
+AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted,
+                                    bool may_retry) const {
   const Settings settings = store_.settings();  // one read for all of them
   auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
   if (!proxy) throw Error::not_configured(
@@ -154,7 +155,8 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
                           credential.serial_hex,
                           admitted.network,
                           std::nullopt,
-                          std::nullopt};
+                          std::nullopt,
+                          admitted.generation};
     if (admitted.private_access) {
       commit.region = admitted.private_access->region;
       commit.vpcendpoint = admitted.private_access->vpcendpoint;
@@ -174,7 +176,14 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   // made above was wiped without having left the library.
   auto again = admit(request);
   if (auto* error = std::get_if<Error>(&again)) throw std::move(*error);
-  if (std::get<Admitted>(again).downloaded) return downloaded(std::move(std::get<Admitted>(again).principal));
+  Admitted& now_admitted = std::get<Admitted>(again);
+  if (now_admitted.downloaded) return downloaded(std::move(now_admitted.principal));
+  // An activation committed between this caller's judgement and its commit:
+  // the key made for the old generation was wiped unseen; the new
+  // generation is not downloaded, so this caller may be its first download.
+  if (may_retry && now_admitted.generation != admitted.generation) {
+    return issue(request, now_admitted, false);
+  }
   throw Error::storage("the download could not be recorded");
 }
 

@@ -51,6 +51,7 @@ class AccessInfoService {
     TokenHash token_hash;
     AccessNetwork network;
     bool downloaded;
+    std::int64_t generation;
     std::optional<PrivateAccess> private_access;
     std::optional<ProxyEndpoint> region_proxy;
   };
@@ -59,8 +60,11 @@ class AccessInfoService {
   // breaks. Storage failures are thrown.
   std::variant<Admitted, Error> admit(const AccessRequest& request) const;
   // Rule 6. Throws on storage and crypto failures, and
-  // Error::request_abandoned() when the delivery guard says so.
-  AccessInfo issue(const AccessRequest& request, const Admitted& admitted) const;
+  // Error::request_abandoned() when the delivery guard says so. A commit
+  // lost to an activation (the cluster moved to a new generation, not
+  // downloaded) is tried once more, in the new generation, when
+  // `may_retry`.
+  AccessInfo issue(const AccessRequest& request, const Admitted& admitted, bool may_retry = true) const;
 
   Store& store_;
   const CertificateAuthority& authority_;

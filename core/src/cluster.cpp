@@ -1,29 +1,26 @@
 #include "clusteraccess/cluster.hpp"
 
-#include <array>
-
+#include "cluster_catalogue.hpp"
 #include "clusteraccess/error.hpp"
 
 namespace clusteraccess {
 
-namespace {
-
-constexpr std::array<std::string_view, 7> kAttachedProviders = {
-    "eks", "aks", "gke", "ack", "tke", "openshift", "privatek8s"};
-constexpr std::array<std::string_view, 2> kCceProviders = {"cce", "turbo"};
-
-template <std::size_t N>
-bool contains(const std::array<std::string_view, N>& values, std::string_view value) noexcept {
-  for (const auto v : values) {
-    if (v == value) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 std::string_view to_string(ClusterCategory category) noexcept {
   return category == ClusterCategory::kAttached ? "attachedcluster" : "self";
+}
+
+std::string_view to_string(ClusterPhase phase) noexcept {
+  switch (phase) {
+    case ClusterPhase::kPending: return "Pending";
+    case ClusterPhase::kInitializing: return "Initializing";
+    case ClusterPhase::kAvailable: return "Available";
+    case ClusterPhase::kFailed: return "Failed";
+  }
+  return "Pending";
+}
+
+std::string_view to_string(ManageType manage_type) noexcept {
+  return manage_type == ManageType::kGrouped ? "grouped" : "discrete";
 }
 
 std::string_view to_string(AccessNetwork network) noexcept {
@@ -55,8 +52,7 @@ AccessNetwork parse_access_network(std::string_view text) {
 }
 
 bool is_valid_provider(ClusterCategory category, std::string_view provider) noexcept {
-  return category == ClusterCategory::kAttached ? contains(kAttachedProviders, provider)
-                                                : contains(kCceProviders, provider);
+  return catalogue::is_legacy_type(category, provider);
 }
 
 }  // namespace clusteraccess

@@ -64,6 +64,10 @@ Error Error::cluster_forbidden() {
                "Request forbidden: the cluster does not exist or you are not allowed to query it");
 }
 
+Error Error::agent_certificate_refused() {
+  return Error(Status::kForbidden, error_code::kForbidden, "Request forbidden: agent certificate refused");
+}
+
 Error Error::bad_parameter(std::string_view parameter, std::string_view reason) {
   return Error(Status::kBadRequest, error_code::kBadParameter,
                concat(concat(concat("Bad parameter value: ", parameter), " "), reason));

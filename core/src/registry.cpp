@@ -6,9 +6,13 @@
 #include "ca_vault.hpp"
 #include "certificate_authority.hpp"
 #include "clock.hpp"
+#include "cluster_api_service.hpp"
+#include "cluster_catalogue.hpp"
+#include "cluster_phase.hpp"
 #include "clusteraccess/error.hpp"
 #include "installation_settings.hpp"
 #include "names.hpp"
+#include "registration_rules.hpp"
 #include "sqlite_store.hpp"
 #include "token.hpp"
 
@@ -20,6 +24,9 @@ namespace {
 constexpr std::chrono::seconds kCaValidity{std::chrono::hours(24 * 365 * 10)};
 // A writer that waits longer than this for a lock is better told so.
 constexpr std::chrono::milliseconds kMaxBusyTimeout{std::chrono::hours(1)};
+// An agent that has not connected a week after its manifest was downloaded
+// is not coming; a longer window only keeps an unused certificate valid.
+constexpr std::chrono::seconds kMaxConnectionWindow{std::chrono::hours(24 * 7)};
 
 // Bounds are checked here, at open, so that an absurd value (a validity of
 // 1e17 seconds, past what a certificate can state) is a 400 naming the
@@ -33,8 +40,14 @@ RegistryOptions checked(RegistryOptions options) {
   if (options.busy_timeout.count() < 0 || options.busy_timeout > kMaxBusyTimeout) {
     throw Error::bad_parameter("busy_timeout", "must be between 0 and 1 hour");
   }
+  if (options.connection_window < std::chrono::seconds(1) ||
+      options.connection_window > kMaxConnectionWindow) {
+    throw Error::bad_parameter("connection_window", "must be between 1 second and 7 days");
+  }
   return options;
 }
+
+constexpr const char* kAdmin = "admin";
 
 // The master key's file: the one the options name, else `<path>.key`; an
 // in-memory registry, which no one can reopen, gets an ephemeral key ("").
@@ -71,9 +84,34 @@ struct Registry::Impl {
         vault(master_key_file_for(path, options)),
         store(std::make_unique<SqliteStore>(path, options.busy_timeout)),
         authority(vault.open(*store, [this] { return CertificateAuthority::create(now(), kCaValidity); })),
-        service(*store, authority, options) {}
+        service(*store, authority, options),
+        api(*store, options) {}
 
   std::int64_t now() const { return unix_now(options); }
+  std::int64_t window() const { return options.connection_window.count(); }
+  Cluster judged(Cluster cluster) const {
+    judge_phase(cluster, now(), window());
+    return cluster;
+  }
+  ClusterChange change(const ClusterId& id, std::optional<std::string> principal) const {
+    std::string actor = principal ? *principal : std::string(kAdmin);
+    return ClusterChange{id, std::move(principal), std::move(actor), now(), window()};
+  }
+  // Activation of a cluster that exists (and, for the API form, is granted):
+  // a CCE cluster has no agent to activate.
+  void reactivate(const ClusterChange& change) {
+    // Existence and grant are judged again inside the store's transaction;
+    // a category never changes, so reading it first is safe. (The API form
+    // reaches this only for a granted cluster, so it tells nothing new.)
+    if (const auto cluster = store->cluster(change.cluster_id);
+        cluster && cluster->category == ClusterCategory::kCce) {
+      throw Error::bad_parameter("clusterid", "is a CCE cluster, which has no agent to activate");
+    }
+    if (store->reactivate(change) == ChangeOutcome::kNotFound) {
+      if (change.principal) throw Error::cluster_forbidden();
+      throw Error::not_found("cluster");
+    }
+  }
 
   std::string path;
   RegistryOptions options;
@@ -81,6 +119,7 @@ struct Registry::Impl {
   std::unique_ptr<Store> store;
   CertificateAuthority authority;
   AccessInfoService service;
+  ClusterApiService api;
 };
 
 Registry::Registry(const std::string& path, RegistryOptions options)
@@ -126,7 +165,9 @@ std::string Registry::agent_image() const {
   return clusteraccess::agent_image(impl_->store->settings());
 }
 
-std::string Registry::ca_certificate_pem() const { return impl_->authority.certificate_pem(); }
+std::string Registry::ca_certificate_pem() const {
+  return impl_->authority.certificate_pem();
+}
 
 ClusterId Registry::register_cluster(const ClusterSpec& spec) {
   if (!is_valid_cluster_name(spec.name)) {
@@ -141,18 +182,26 @@ ClusterId Registry::register_cluster(const ClusterSpec& spec) {
                                                : "must be cce or turbo for a CCE cluster");
   }
   const ClusterId id = spec.id.value_or(ClusterId::generate());
-  impl_->store->insert_cluster(Cluster{id, spec.name, spec.category, spec.provider, spec.network,
-                                       impl_->now(), std::nullopt, std::nullopt});
+  Cluster cluster{id, spec.name, spec.category, spec.provider, spec.network,
+                  impl_->now(), std::nullopt, std::nullopt};
+  cluster.type = spec.provider;
+  cluster.cloud_provider = std::string(catalogue::legacy_cloud_provider(spec.provider));
+  cluster.updated_at = cluster.created_at;
+  impl_->store->insert_cluster(cluster);
   return id;
 }
 
 Cluster Registry::cluster(const ClusterId& id) const {
   auto cluster = impl_->store->cluster(id);
   if (!cluster) throw Error::not_found("cluster");
-  return std::move(*cluster);
+  return impl_->judged(std::move(*cluster));
 }
 
-std::vector<Cluster> Registry::clusters() const { return impl_->store->clusters(); }
+std::vector<Cluster> Registry::clusters() const {
+  auto clusters = impl_->store->clusters();
+  for (auto& cluster : clusters) judge_phase(cluster, impl_->now(), impl_->window());
+  return clusters;
+}
 
 std::string Registry::create_token(std::string_view principal, std::chrono::seconds ttl) {
   require_principal(principal);
@@ -193,6 +242,84 @@ std::variant<AccessInfo, Error, FirstDownloadAdmitted> Registry::judge_access_in
 }
 
 std::vector<DownloadRecord> Registry::downloads() const { return impl_->store->downloads(); }
+
+ClusterId Registry::register_cluster(const Credentials& credentials,
+                                     const ClusterRegistration& registration) {
+  const AdmittedCaller caller = impl_->api.authenticate(credentials);
+  ValidRegistration valid = validate_registration(registration);
+  Cluster& cluster = valid.cluster;
+  cluster.id = valid.id.value_or(ClusterId::generate());
+  cluster.created_at = impl_->now();
+  cluster.updated_at = cluster.created_at;
+  impl_->store->insert_granted_cluster(cluster, caller.principal);
+  return cluster.id;
+}
+
+ClusterPage Registry::list_clusters(const Credentials& credentials, std::int64_t limit,
+                                    std::int64_t offset) {
+  const AdmittedCaller caller = impl_->api.authenticate(credentials);
+  if (limit == -1) limit = kMaxPageSize;
+  if (limit < 1 || limit > kMaxPageSize) {
+    throw Error::bad_parameter("limit", "must be between 1 and 1000, or -1 for the largest page");
+  }
+  if (offset < 0) throw Error::bad_parameter("offset", "must be 0 or more");
+  ClusterListing listing = impl_->store->granted_clusters(caller.principal, limit, offset);
+  ClusterPage page{std::move(listing.clusters), listing.total};
+  for (auto& cluster : page.items) judge_phase(cluster, impl_->now(), impl_->window());
+  return page;
+}
+
+Cluster Registry::show_cluster(const Credentials& credentials, std::string_view cluster_id) {
+  const AdmittedOnCluster caller = impl_->api.authorize(credentials, cluster_id);
+  auto cluster = impl_->store->cluster(caller.cluster_id);
+  // Deleted between the judgement and this read: as if it never existed.
+  if (!cluster) throw Error::cluster_forbidden();
+  return impl_->judged(std::move(*cluster));
+}
+
+void Registry::delete_cluster(const Credentials& credentials, std::string_view cluster_id) {
+  const AdmittedOnCluster caller = impl_->api.authorize(credentials, cluster_id);
+  if (impl_->store->delete_cluster(impl_->change(caller.cluster_id, caller.principal)) ==
+      ChangeOutcome::kNotFound) {
+    throw Error::cluster_forbidden();  // the grant or the cluster went away meanwhile
+  }
+}
+
+void Registry::reactivate(const Credentials& credentials, std::string_view cluster_id) {
+  const AdmittedOnCluster caller = impl_->api.authorize(credentials, cluster_id);
+  impl_->reactivate(impl_->change(caller.cluster_id, caller.principal));
+}
+
+void Registry::reactivate(const ClusterId& id) { impl_->reactivate(impl_->change(id, std::nullopt)); }
+
+void Registry::delete_cluster(const ClusterId& id) {
+  if (impl_->store->delete_cluster(impl_->change(id, std::nullopt)) == ChangeOutcome::kNotFound) {
+    throw Error::not_found("cluster");
+  }
+}
+
+std::string Registry::agent_connected(std::string_view certificate_pem) {
+  const std::int64_t now = impl_->now();
+  const auto identity = impl_->authority.verify_agent_certificate(certificate_pem, now);
+  if (!identity || !impl_->store->connect_agent(identity->cluster_id, identity->serial_hex, now,
+                                                impl_->window())) {
+    throw Error::agent_certificate_refused();
+  }
+  return identity->cluster_id.str();
+}
+
+std::string Registry::certificate_revocation_list() {
+  const std::int64_t now = impl_->now();
+  std::vector<RevokedCertificate> revoked;
+  for (auto& entry : impl_->store->revocations(now, impl_->window())) {
+    revoked.push_back(RevokedCertificate{std::move(entry.serial_hex), entry.revoked_at});
+  }
+  return impl_->authority.revocation_list_pem(revoked, now, kRevocationListLifetime);
+}
+
+std::vector<LifecycleEvent> Registry::events(const std::optional<ClusterId>& id) {
+  return impl_->store->events(id, impl_->now(), impl_->window());
+}
 
 void Registry::backup(const std::string& destination) const {
   // A copy sealed under a key that lives only in this process could never

@@ -190,4 +190,12 @@ void Transaction::commit() {
   open_ = false;
 }
 
+ReadTransaction::ReadTransaction(Connection& connection) : connection_(connection) {
+  connection_.exec("BEGIN DEFERRED");
+}
+
+ReadTransaction::~ReadTransaction() {
+  sqlite3_exec(connection_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 }  // namespace clusteraccess::sqlite

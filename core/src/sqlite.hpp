@@ -152,4 +152,18 @@ class Transaction {
   bool open_ = true;
 };
 
+/// A read transaction (BEGIN DEFERRED) for the length of a scope: the reads
+/// inside see one snapshot. It writes nothing, so it simply ends with the
+/// scope.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& connection);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
 }  // namespace clusteraccess::sqlite

@@ -101,18 +101,145 @@ std::uint16_t column_port(const sqlite::Statement& statement, int column) {
 }
 
 constexpr const char* kClusterColumns =
-    "SELECT id, name, category, provider, network, created_at, downloaded_at, certificate_serial "
+    "SELECT id, name, category, provider, network, created_at, downloaded_at, certificate_serial, "
+    "type, updated_at, generation, connected_at, country, city, manage_type, cluster_group_id "
     "FROM clusters";
 
+ManageType stored_manage_type(const std::string& text) {
+  if (text == "grouped") return ManageType::kGrouped;
+  if (text == "discrete") return ManageType::kDiscrete;
+  throw Error::storage("stored manage type is invalid");
+}
+
+// The `provider` column holds the SDK's provider; `Cluster::provider` is the
+// type in the original vocabulary (cluster.hpp).
 Cluster read_cluster(const sqlite::Statement& statement) {
-  return Cluster{column_id(statement, 0),
-                 statement.column_text(1),
-                 stored_category(statement.column_text(2)),
-                 statement.column_text(3),
-                 stored_network(statement.column_text(4)),
-                 statement.column_int(5),
-                 statement.column_optional_int(6),
-                 statement.column_optional_text(7)};
+  Cluster cluster{column_id(statement, 0),
+                  statement.column_text(1),
+                  stored_category(statement.column_text(2)),
+                  statement.column_text(8),
+                  stored_network(statement.column_text(4)),
+                  statement.column_int(5),
+                  statement.column_optional_int(6),
+                  statement.column_optional_text(7)};
+  cluster.type = cluster.provider;
+  cluster.cloud_provider = statement.column_text(3);
+  cluster.updated_at = statement.column_int(9);
+  cluster.generation = statement.column_int(10);
+  cluster.connected_at = statement.column_optional_int(11);
+  cluster.country = statement.column_text(12);
+  cluster.city = statement.column_text(13);
+  cluster.manage_type = stored_manage_type(statement.column_text(14));
+  cluster.cluster_group_id = statement.column_text(15);
+  return cluster;
+}
+
+// Fills the labels and annotations of `cluster`.
+void read_metadata(sqlite::Connection& db, Cluster& cluster) {
+  sqlite::Statement select(db, "SELECT kind, key, value FROM cluster_metadata WHERE cluster_id = ?1");
+  bind_id(select, 1, cluster.id);
+  while (select.step()) {
+    auto& target = select.column_text(0) == "label" ? cluster.labels : cluster.annotations;
+    target.emplace(select.column_text(1), select.column_text(2));
+  }
+}
+
+void write_metadata(sqlite::Connection& db, const Cluster& cluster) {
+  sqlite::Statement insert(db,
+                           "INSERT INTO cluster_metadata (cluster_id, kind, key, value) VALUES (?1, ?2, ?3, ?4)");
+  for (const auto* entries : {&cluster.labels, &cluster.annotations}) {
+    for (const auto& [key, value] : *entries) {
+      insert.reset();
+      bind_id(insert, 1, cluster.id);
+      insert.bind(2, entries == &cluster.labels ? "label" : "annotation");
+      insert.bind(3, key);
+      insert.bind(4, value);
+      insert.run();
+    }
+  }
+}
+
+void add_principal(sqlite::Connection& db, std::string_view principal, std::int64_t now) {
+  sqlite::Statement insert(db, "INSERT OR IGNORE INTO principals (name, created_at) VALUES (?1, ?2)");
+  insert.bind(1, principal);
+  insert.bind(2, now);
+  insert.run();
+}
+
+void insert_event(sqlite::Connection& db, std::string_view kind, const ClusterId& id, std::int64_t generation,
+                  std::int64_t at, std::string_view principal, const std::optional<std::string>& serial) {
+  sqlite::Statement insert(db,
+                           "INSERT OR IGNORE INTO events (kind, cluster_id, generation, at, principal, "
+                           "certificate_serial) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  insert.bind(1, kind);
+  bind_id(insert, 2, id);
+  insert.bind(3, generation);
+  insert.bind(4, at);
+  insert.bind(5, principal);
+  insert.bind(6, serial);
+  insert.run();
+}
+
+// The failure of every generation whose window passed before `now` without a
+// connection, recorded once (events_one_failure) at the window's end. Found
+// through clusters_awaiting_agent.
+void record_failures(sqlite::Connection& db, std::int64_t now, std::int64_t window) {
+  sqlite::Statement insert(
+      db,
+      "INSERT OR IGNORE INTO events (kind, cluster_id, generation, at, principal, certificate_serial) "
+      "SELECT 'failure', id, generation, downloaded_at + ?2, 'clock', certificate_serial FROM clusters "
+      "WHERE downloaded_at IS NOT NULL AND connected_at IS NULL AND downloaded_at <= ?1 - ?2");
+  insert.bind(1, now);
+  insert.bind(2, window);
+  insert.run();
+}
+
+// What an activation or a deletion does to the current certificate, inside
+// its transaction: revoked now, or -- when the generation failed -- since
+// its window ended, with its failure event.
+void revoke_current(sqlite::Connection& db, const Cluster& cluster, const ClusterChange& change,
+                    std::string_view reason) {
+  if (!cluster.downloaded_at || !cluster.certificate_serial) return;
+  const bool failed = !cluster.connected_at && *cluster.downloaded_at + change.window <= change.now;
+  std::int64_t revoked_at = change.now;
+  std::string_view why = reason;
+  if (failed) {
+    revoked_at = *cluster.downloaded_at + change.window;
+    why = "connection window passed";
+    insert_event(db, "failure", cluster.id, cluster.generation, revoked_at, "clock", cluster.certificate_serial);
+  }
+  sqlite::Statement insert(db,
+                           "INSERT OR IGNORE INTO revocations (certificate_serial, cluster_id, revoked_at, "
+                           "reason) VALUES (?1, ?2, ?3, ?4)");
+  insert.bind(1, *cluster.certificate_serial);
+  bind_id(insert, 2, cluster.id);
+  insert.bind(3, revoked_at);
+  insert.bind(4, why);
+  insert.run();
+}
+
+// The cluster of a change, read inside its transaction: nothing when it does
+// not exist or, for the API form, the principal holds no grant on it.
+std::optional<Cluster> changed_cluster(sqlite::Connection& db, const ClusterChange& change) {
+  if (change.principal) {
+    sqlite::Statement granted(db, "SELECT 1 FROM grants WHERE principal = ?1 AND cluster_id = ?2");
+    granted.bind(1, *change.principal);
+    bind_id(granted, 2, change.cluster_id);
+    if (!granted.step()) return std::nullopt;
+  }
+  sqlite::Statement select(db, std::string(kClusterColumns) + " WHERE id = ?1");
+  bind_id(select, 1, change.cluster_id);
+  if (!select.step()) return std::nullopt;
+  return read_cluster(select);
+}
+
+LifecycleEventKind stored_event_kind(const std::string& text) {
+  for (const auto kind : {LifecycleEventKind::kDownload, LifecycleEventKind::kActivation,
+                          LifecycleEventKind::kConnection, LifecycleEventKind::kFailure,
+                          LifecycleEventKind::kDeletion}) {
+    if (text == to_string(kind)) return kind;
+  }
+  throw Error::storage("stored event kind is invalid");
 }
 
 }  // namespace
@@ -137,7 +264,7 @@ struct SqliteStore::Session {
         // the work (and the time) is the same and tells nothing.
         find_request_state(db,
                            "SELECT t.hash, t.principal, t.expires_at, t.revoked_at IS NOT NULL, "
-                           "c.category, c.network, c.downloaded_at IS NOT NULL "
+                           "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
                            "FROM tokens AS t "
                            "LEFT JOIN grants AS g ON g.principal = t.principal AND g.cluster_id = ?2 "
                            "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
@@ -146,17 +273,19 @@ struct SqliteStore::Session {
         all_settings(db, "SELECT key, value FROM settings"),
         // The conditions re-check, under the write lock, what the rules
         // checked before the key was made: a racing caller, a revoked grant
-        // or a revoked token in the meantime all make this change nothing.
+        // or a revoked token in the meantime all make this change nothing,
+        // and so does an activation (a new generation): a key is committed
+        // only for the generation that admitted it.
         mark_downloaded(db,
-                        "UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2 "
-                        "WHERE id = ?3 AND downloaded_at IS NULL "
+                        "UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2, updated_at = ?1 "
+                        "WHERE id = ?3 AND downloaded_at IS NULL AND generation = ?6 "
                         "AND EXISTS (SELECT 1 FROM grants WHERE principal = ?4 AND cluster_id = ?3) "
                         "AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?5 AND principal = ?4 "
                         "AND revoked_at IS NULL AND expires_at > ?1)"),
         insert_download(db,
                         "INSERT INTO downloads (cluster_id, principal, downloaded_at, "
-                        "certificate_serial, network, region, vpcendpoint) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") {}
+                        "certificate_serial, network, region, vpcendpoint, generation) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") {}
 };
 
 // A session borrowed from the pool for the length of one call.
@@ -344,29 +473,51 @@ std::vector<Region> SqliteStore::regions() {
   return out;
 }
 
-void SqliteStore::insert_cluster(const Cluster& cluster) {
+void SqliteStore::insert_cluster(const Cluster& cluster) { insert(cluster, std::nullopt); }
+
+void SqliteStore::insert_granted_cluster(const Cluster& cluster, std::string_view grantee) {
+  insert(cluster, grantee);
+}
+
+void SqliteStore::insert(const Cluster& cluster, std::optional<std::string_view> grantee) {
   auto session = borrow();
   auto& db = session->db;
   sqlite::Transaction transaction(db);
   {
-    sqlite::Statement taken(db, "SELECT id = ?1 FROM clusters WHERE id = ?1 OR name = ?2");
+    sqlite::Statement taken(db,
+                            "SELECT id = ?1 FROM clusters WHERE id = ?1 OR name = ?2 "
+                            "UNION ALL SELECT 1 FROM deleted_clusters WHERE id = ?1");
     bind_id(taken, 1, cluster.id);
     taken.bind(2, cluster.name);
     if (taken.step()) {
-      throw Error::already_exists(taken.column_int(0) != 0 ? "a cluster with this id"
+      throw Error::already_exists(taken.column_int(0) != 0 ? "a cluster with this id (ids of deleted clusters are never reused)"
                                                            : "a cluster with this name");
     }
   }
   sqlite::Statement insert(db,
-                           "INSERT INTO clusters (id, name, category, provider, network, created_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                           "INSERT INTO clusters (id, name, category, provider, network, created_at, type, "
+                           "updated_at, country, city, manage_type, cluster_group_id) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8, ?9, ?10, ?11)");
   bind_id(insert, 1, cluster.id);
   insert.bind(2, cluster.name);
   insert.bind(3, to_string(cluster.category));
-  insert.bind(4, cluster.provider);
+  insert.bind(4, cluster.cloud_provider);
   insert.bind(5, to_string(cluster.network));
   insert.bind(6, cluster.created_at);
+  insert.bind(7, cluster.type.empty() ? cluster.provider : cluster.type);
+  insert.bind(8, cluster.country);
+  insert.bind(9, cluster.city);
+  insert.bind(10, to_string(cluster.manage_type));
+  insert.bind(11, cluster.cluster_group_id);
   insert.run();
+  write_metadata(db, cluster);
+  if (grantee) {
+    add_principal(db, *grantee, cluster.created_at);
+    sqlite::Statement grant(db, "INSERT INTO grants (principal, cluster_id) VALUES (?1, ?2)");
+    grant.bind(1, *grantee);
+    bind_id(grant, 2, cluster.id);
+    grant.run();
+  }
   transaction.commit();
 }
 
@@ -375,14 +526,171 @@ std::optional<Cluster> SqliteStore::cluster(const ClusterId& id) {
   sqlite::Statement select(session->db, std::string(kClusterColumns) + " WHERE id = ?1");
   bind_id(select, 1, id);
   if (!select.step()) return std::nullopt;
-  return read_cluster(select);
+  // One read transaction for the row and its metadata.
+  Cluster cluster = read_cluster(select);
+  read_metadata(session->db, cluster);
+  return cluster;
 }
 
 std::vector<Cluster> SqliteStore::clusters() {
   auto session = borrow();
+  const sqlite::ReadTransaction snapshot(session->db);
   sqlite::Statement select(session->db, std::string(kClusterColumns) + " ORDER BY created_at, name");
   std::vector<Cluster> out;
   while (select.step()) out.push_back(read_cluster(select));
+  for (auto& cluster : out) read_metadata(session->db, cluster);
+  return out;
+}
+
+ClusterListing SqliteStore::granted_clusters(std::string_view principal, std::int64_t limit,
+                                             std::int64_t offset) {
+  auto session = borrow();
+  auto& db = session->db;
+  const sqlite::ReadTransaction snapshot(db);
+  ClusterListing listing;
+  {
+    // grants' primary key (principal, cluster_id) is the index: a range scan.
+    sqlite::Statement count(db, "SELECT count(*) FROM grants WHERE principal = ?1");
+    count.bind(1, principal);
+    if (count.step()) listing.total = count.column_int(0);
+  }
+  sqlite::Statement select(
+      db, "SELECT c.id, c.name, c.category, c.provider, c.network, c.created_at, c.downloaded_at, "
+          "c.certificate_serial, c.type, c.updated_at, c.generation, c.connected_at, c.country, c.city, "
+          "c.manage_type, c.cluster_group_id "
+          "FROM grants AS g JOIN clusters AS c ON c.id = g.cluster_id "
+          "WHERE g.principal = ?1 ORDER BY g.cluster_id LIMIT ?2 OFFSET ?3");
+  select.bind(1, principal);
+  select.bind(2, limit);
+  select.bind(3, offset);
+  while (select.step()) listing.clusters.push_back(read_cluster(select));
+  for (auto& cluster : listing.clusters) read_metadata(db, cluster);
+  return listing;
+}
+
+ChangeOutcome SqliteStore::reactivate(const ClusterChange& change) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  const auto cluster = changed_cluster(db, change);
+  if (!cluster) return ChangeOutcome::kNotFound;
+  revoke_current(db, *cluster, change, "activation");
+  {
+    sqlite::Statement update(db,
+                             "UPDATE clusters SET downloaded_at = NULL, certificate_serial = NULL, "
+                             "connected_at = NULL, generation = generation + 1, updated_at = ?2 WHERE id = ?1");
+    bind_id(update, 1, change.cluster_id);
+    update.bind(2, change.now);
+    update.run();
+  }
+  insert_event(db, "activation", change.cluster_id, cluster->generation, change.now, change.actor,
+               cluster->certificate_serial);
+  transaction.commit();
+  return ChangeOutcome::kDone;
+}
+
+ChangeOutcome SqliteStore::delete_cluster(const ClusterChange& change) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  const auto cluster = changed_cluster(db, change);
+  if (!cluster) return ChangeOutcome::kNotFound;
+  revoke_current(db, *cluster, change, "deletion");
+  for (const char* sql : {"DELETE FROM grants WHERE cluster_id = ?1",
+                          "DELETE FROM cluster_metadata WHERE cluster_id = ?1",
+                          "DELETE FROM clusters WHERE id = ?1"}) {
+    sqlite::Statement remove(db, sql);
+    bind_id(remove, 1, change.cluster_id);
+    remove.run();
+  }
+  {
+    sqlite::Statement tombstone(db, "INSERT INTO deleted_clusters (id, deleted_at) VALUES (?1, ?2)");
+    bind_id(tombstone, 1, change.cluster_id);
+    tombstone.bind(2, change.now);
+    tombstone.run();
+  }
+  insert_event(db, "deletion", change.cluster_id, cluster->generation, change.now, change.actor,
+               cluster->certificate_serial);
+  transaction.commit();
+  return ChangeOutcome::kDone;
+}
+
+bool SqliteStore::connect_agent(const ClusterId& id, std::string_view serial, std::int64_t now,
+                                std::int64_t window) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  std::int64_t generation = 0;
+  {
+    // The window is the one of phase_of (cluster_phase.cpp): open while
+    // now < downloaded_at + window.
+    sqlite::Statement select(
+        db, "SELECT generation, connected_at IS NOT NULL FROM clusters "
+            "WHERE id = ?1 AND category = 'attachedcluster' AND certificate_serial = ?2 "
+            "AND (connected_at IS NOT NULL OR downloaded_at > ?3 - ?4) "
+            "AND NOT EXISTS (SELECT 1 FROM revocations WHERE certificate_serial = ?2)");
+    bind_id(select, 1, id);
+    select.bind(2, serial);
+    select.bind(3, now);
+    select.bind(4, window);
+    if (!select.step()) return false;
+    if (select.column_int(1) != 0) return true;  // Available already: nothing to change
+    generation = select.column_int(0);
+  }
+  {
+    sqlite::Statement update(db, "UPDATE clusters SET connected_at = ?2, updated_at = ?2 WHERE id = ?1");
+    bind_id(update, 1, id);
+    update.bind(2, now);
+    update.run();
+  }
+  insert_event(db, "connection", id, generation, now, "agent", std::string(serial));
+  transaction.commit();
+  return true;
+}
+
+std::vector<StoredRevocation> SqliteStore::revocations(std::int64_t now, std::int64_t window) {
+  auto session = borrow();
+  sqlite::Statement select(
+      session->db,
+      "SELECT certificate_serial, revoked_at FROM revocations "
+      "UNION ALL "
+      "SELECT certificate_serial, downloaded_at + ?2 FROM clusters "
+      "WHERE downloaded_at IS NOT NULL AND connected_at IS NULL AND downloaded_at <= ?1 - ?2");
+  select.bind(1, now);
+  select.bind(2, window);
+  std::vector<StoredRevocation> out;
+  while (select.step()) out.push_back(StoredRevocation{select.column_text(0), select.column_int(1)});
+  return out;
+}
+
+std::vector<LifecycleEvent> SqliteStore::events(const std::optional<ClusterId>& id, std::int64_t now,
+                                                std::int64_t window) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  record_failures(db, now, window);
+  // Events of one second are put in the order they happen within a
+  // generation (download, then connection or failure, then activation or
+  // deletion), older generations first.
+  const std::string sql =
+      "SELECT kind, cluster_id, at, principal, certificate_serial, generation FROM ("
+      "SELECT 'download' AS kind, cluster_id, downloaded_at AS at, principal, certificate_serial, "
+      "generation, 0 AS rank, id FROM downloads " +
+      std::string(id ? "WHERE cluster_id = ?1 " : "") +
+      "UNION ALL SELECT kind, cluster_id, at, principal, certificate_serial, generation, "
+      "CASE kind WHEN 'connection' THEN 1 WHEN 'failure' THEN 1 ELSE 2 END AS rank, id FROM events " +
+      std::string(id ? "WHERE cluster_id = ?1 " : "") + ") ORDER BY at, generation, rank, id";
+  std::vector<LifecycleEvent> out;
+  {
+    sqlite::Statement select(db, sql);
+    if (id) bind_id(select, 1, *id);
+    while (select.step()) {
+      out.push_back(LifecycleEvent{stored_event_kind(select.column_text(0)), column_id(select, 1),
+                                   select.column_int(2), select.column_text(3),
+                                   select.column_optional_text(4), select.column_int(5)});
+    }
+  }
+  transaction.commit();
   return out;
 }
 
@@ -391,10 +699,7 @@ void SqliteStore::insert_token(std::string_view principal, const TokenHash& hash
   auto session = borrow();
   auto& db = session->db;
   sqlite::Transaction transaction(db);
-  sqlite::Statement add_principal(db, "INSERT OR IGNORE INTO principals (name, created_at) VALUES (?1, ?2)");
-  add_principal.bind(1, principal);
-  add_principal.bind(2, now);
-  add_principal.run();
+  add_principal(db, principal, now);
   sqlite::Statement insert(db,
                            "INSERT INTO tokens (hash, principal, created_at, expires_at) "
                            "VALUES (?1, ?2, ?3, ?4)");
@@ -461,7 +766,8 @@ RequestState SqliteStore::request_state(const TokenHash& hash, const std::option
       TokenRecord{stored, select->column_text(1), select->column_int(2), select->column_int(3) != 0};
   if (!select->is_null(4)) {
     state.access = ClusterAccess{stored_category(select->column_text(4)),
-                                 stored_network(select->column_text(5)), select->column_int(6) != 0};
+                                 stored_network(select->column_text(5)), select->column_int(6) != 0,
+                                 select->column_int(7)};
   }
   return state;
 }
@@ -480,6 +786,7 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
     bind_id(*update, 3, commit.cluster_id);
     update->bind(4, commit.principal);
     bind_hash(*update, 5, commit.token_hash);
+    update->bind(6, commit.generation);
     update->run();
   }
   if (session->db.changes() != 1) return false;  // the transaction rolls back
@@ -492,6 +799,7 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
     insert->bind(5, to_string(commit.network));
     insert->bind(6, commit.region);
     insert->bind(7, commit.vpcendpoint);
+    insert->bind(8, commit.generation);
     insert->run();
   }
   transaction.commit();

@@ -40,8 +40,18 @@ class SqliteStore final : public Store {
   std::optional<Region> region(std::string_view name) override;
   std::vector<Region> regions() override;
   void insert_cluster(const Cluster& cluster) override;
+  void insert_granted_cluster(const Cluster& cluster, std::string_view grantee) override;
   std::optional<Cluster> cluster(const ClusterId& id) override;
   std::vector<Cluster> clusters() override;
+  ClusterListing granted_clusters(std::string_view principal, std::int64_t limit,
+                                  std::int64_t offset) override;
+  ChangeOutcome reactivate(const ClusterChange& change) override;
+  ChangeOutcome delete_cluster(const ClusterChange& change) override;
+  bool connect_agent(const ClusterId& id, std::string_view serial, std::int64_t now,
+                     std::int64_t window) override;
+  std::vector<StoredRevocation> revocations(std::int64_t now, std::int64_t window) override;
+  std::vector<LifecycleEvent> events(const std::optional<ClusterId>& id, std::int64_t now,
+                                     std::int64_t window) override;
   void insert_token(std::string_view principal, const TokenHash& hash, std::int64_t now,
                     std::int64_t expires_at) override;
   bool revoke_token(const TokenHash& hash, std::int64_t now) override;
@@ -57,6 +67,7 @@ class SqliteStore final : public Store {
   class Lease;
 
   std::unique_ptr<Session> open_session();
+  void insert(const Cluster& cluster, std::optional<std::string_view> grantee);
   Lease borrow();
   void give_back(std::unique_ptr<Session> session);
 

@@ -28,6 +28,7 @@
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/download_record.hpp"
 #include "clusteraccess/installation.hpp"
+#include "clusteraccess/lifecycle_event.hpp"
 #include "token.hpp"
 
 namespace clusteraccess {
@@ -44,7 +45,8 @@ struct TokenRecord {
 struct ClusterAccess {
   ClusterCategory category;
   AccessNetwork network;
-  bool downloaded;  ///< the access information has been handed out
+  bool downloaded;  ///< the access information has been handed out (this generation)
+  std::int64_t generation = 1;  ///< the cluster's generation when read
 };
 
 /// What every request needs from storage: its token and, for the token's
@@ -70,6 +72,41 @@ struct DownloadCommit {
   AccessNetwork network;
   std::optional<std::string> region;
   std::optional<std::string> vpcendpoint;
+  /// The generation the download was admitted in: the commit happens only if
+  /// the cluster is still in it (an activation in between makes it lose).
+  std::int64_t generation = 1;
+};
+
+/// An activation or a deletion, as `reactivate` and `delete_cluster` take it.
+struct ClusterChange {
+  ClusterId cluster_id;
+  /// When set, the change happens only if this principal holds a grant on
+  /// the cluster at commit time (the API form); unset for an administrator.
+  std::optional<std::string> principal{};
+  /// Who is recorded in the audit event: the principal, or "admin".
+  std::string actor;
+  std::int64_t now;
+  /// The connection window in seconds, to tell a failed generation (whose
+  /// certificate counts as revoked since the window ended) from a live one.
+  std::int64_t window;
+};
+
+/// What a change did.
+enum class ChangeOutcome {
+  kDone,
+  kNotFound,  ///< no such cluster, or (API form) the principal holds no grant on it
+};
+
+/// A revoked agent certificate as stored: its serial and since when.
+struct StoredRevocation {
+  std::string serial_hex;
+  std::int64_t revoked_at;
+};
+
+/// One page of a principal's clusters, with how many there are in all.
+struct ClusterListing {
+  std::vector<Cluster> clusters;
+  std::int64_t total = 0;
 };
 
 /// The certificate authority as a store keeps it. The store never interprets
@@ -135,14 +172,55 @@ class Store {
 
   // --- clusters ---------------------------------------------------------------
 
-  /// Inserts `cluster` (not downloaded). Throws `Error::already_exists` (409)
-  /// when its id or its name is taken; of racing inserts of one id or name,
-  /// exactly one succeeds and the others get that 409.
+  /// Inserts `cluster` (not downloaded, generation 1) with its labels and
+  /// annotations. Throws `Error::already_exists` (409) when its id or its
+  /// name is taken, or its id was that of a deleted cluster (ids are never
+  /// reused); of racing inserts of one id or name, exactly one succeeds and
+  /// the others get that 409.
   virtual void insert_cluster(const Cluster& cluster) = 0;
-  /// The cluster with `id`; nothing when there is none.
+  /// `insert_cluster`, and in the same transaction a grant on it to
+  /// `grantee` (created if needed): the registering caller.
+  virtual void insert_granted_cluster(const Cluster& cluster, std::string_view grantee) = 0;
+  /// The cluster with `id`, with its labels and annotations; nothing when
+  /// there is none. `phase` is left for the caller to judge.
   virtual std::optional<Cluster> cluster(const ClusterId& id) = 0;
   /// Every cluster, oldest first (by `created_at`, then name).
   virtual std::vector<Cluster> clusters() = 0;
+  /// The clusters `principal` holds a grant on, by cluster id, `limit` of
+  /// them from `offset` on, and how many there are: reached through the
+  /// principal's grants only, so its cost follows the principal's grants,
+  /// not the registry's size.
+  virtual ClusterListing granted_clusters(std::string_view principal, std::int64_t limit,
+                                          std::int64_t offset) = 0;
+
+  // --- the lifecycle ------------------------------------------------------------
+
+  /// In one transaction: revokes the cluster's current certificate (if it
+  /// was downloaded: at `change.now` for "activation", or at the window's
+  /// end when the generation had failed, with its failure event), clears
+  /// the download and the connection, moves to the next generation and
+  /// writes the activation event. A CCE cluster is refused by the caller.
+  virtual ChangeOutcome reactivate(const ClusterChange& change) = 0;
+  /// In one transaction: revokes the current certificate as `reactivate`
+  /// does (reason "deletion"), removes the cluster, its labels, annotations
+  /// and grants, keeps its id as a tombstone, and writes the deletion event.
+  virtual ChangeOutcome delete_cluster(const ClusterChange& change) = 0;
+  /// Marks the cluster Available -- only if `serial` is its current
+  /// certificate, not revoked, and it is connected already or downloaded
+  /// less than `window` seconds before `now`. The first connection of a
+  /// generation writes the connection event. False, nothing changed,
+  /// otherwise.
+  virtual bool connect_agent(const ClusterId& id, std::string_view serial, std::int64_t now,
+                             std::int64_t window) = 0;
+  /// Every revoked serial: those revoked by an activation or a deletion, and
+  /// the current certificate of every cluster whose window passed (revoked
+  /// since the window's end), one consistent read.
+  virtual std::vector<StoredRevocation> revocations(std::int64_t now, std::int64_t window) = 0;
+  /// The audit events (downloads included), of one cluster or of all, by
+  /// time. Failures observed now and not yet recorded are recorded first
+  /// (once per generation, at the window's end).
+  virtual std::vector<LifecycleEvent> events(const std::optional<ClusterId>& id, std::int64_t now,
+                                             std::int64_t window) = 0;
 
   // --- principals, tokens, grants ---------------------------------------------
 
@@ -175,7 +253,7 @@ class Store {
 
   /// In one transaction: marks the cluster downloaded with the certificate
   /// serial and writes the audit record -- but only if, at commit time, the
-  /// cluster is still not downloaded, `commit.principal` still holds a grant
+  /// cluster is still not downloaded and still in `commit.generation`, `commit.principal` still holds a grant
   /// on it and `commit.token_hash` is still a live token of that principal at
   /// `commit.now` (not revoked, `expires_at` > `commit.now`). Returns false,
   /// and changes nothing, otherwise. Of racing calls for one cluster exactly

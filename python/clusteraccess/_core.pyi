@@ -7,7 +7,7 @@ the two.
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 __version__: Final[str]
 """The library's version, as in CMakeLists.txt and pyproject.toml."""
@@ -107,6 +107,59 @@ class Cluster:
     @property
     def certificate_serial(self) -> str | None:
         """Serial (lowercase hex) of the agent certificate issued at the download."""
+    @property
+    def type(self) -> str:
+        """The cluster type of the cloud's table (spec.type); provider is its original name."""
+    @property
+    def cloud_provider(self) -> str:
+        """The SDK's spec.provider (aws, ..., huaweicloud); "" when none."""
+    @property
+    def updated_at(self) -> int: ...
+    @property
+    def generation(self) -> int:
+        """1 at registration, one more after each activation."""
+    @property
+    def connected_at(self) -> int | None:
+        """When the agent first connected in the current generation."""
+    @property
+    def phase(self) -> str:
+        """"Pending", "Initializing", "Available" or "Failed", judged when read."""
+    @property
+    def labels(self) -> dict[str, str]: ...
+    @property
+    def annotations(self) -> dict[str, str]: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def manage_type(self) -> str:
+        """"discrete" or "grouped"."""
+    @property
+    def cluster_group_id(self) -> str: ...
+    @property
+    def is_downloaded_cert(self) -> bool:
+        """The SDK's spec.IsDownloadedCert: downloaded in the current generation."""
+    def to_sdk(self) -> dict[str, Any]:
+        """The SDK's Cluster (ShowClusterResponse) as a dict, ready to JSON-encode."""
+
+class Event:
+    """One audit event of a cluster's lifecycle. Times are Unix seconds."""
+
+    @property
+    def kind(self) -> str:
+        """"download", "activation", "connection", "failure" or "deletion"."""
+    @property
+    def cluster_id(self) -> str: ...
+    @property
+    def at(self) -> int: ...
+    @property
+    def principal(self) -> str:
+        """The API principal, "admin", "agent" (connection) or "clock" (failure)."""
+    @property
+    def certificate_serial(self) -> str | None: ...
+    @property
+    def generation(self) -> int: ...
 
 class Region:
     """A region and the proxy server of its private-network agents."""
@@ -166,13 +219,16 @@ class Registry:
         certificate_validity_seconds: int = 31536000,
         clock: Callable[[], int] | None = None,
         master_key_file: str | os.PathLike[str] | None = None,
+        connection_window_seconds: int = 1800,
     ) -> None:
         """Opens (creating it 0600, with its CA, on first use) the registry at path.
 
         The CA key is stored sealed under the 32-byte master key in
         master_key_file (default: path + ".key"), created 0600 with a new
         registry; a missing or wrong key is an InternalError that changes
-        nothing. clock returns the current Unix time; tests use it to move time."""
+        nothing. clock returns the current Unix time; tests use it to move time.
+        connection_window_seconds: how long after a download the agent has to
+        connect before the cluster is Failed (1 second to 7 days)."""
     def close(self) -> None:
         """Closes the database; later calls raise ValueError. Calls in flight finish first."""
     @property
@@ -251,6 +307,27 @@ class Registry:
         which only access_info issues. Makes no key, records nothing."""
     def downloads(self) -> list[Download]:
         """The audit records of all downloads, oldest first."""
+    def reactivate(self, cluster_id: str) -> None:
+        """Activation (admin): revokes the current agent certificate, back to Pending."""
+    def delete_cluster(self, cluster_id: str) -> None:
+        """Deletion (admin): revokes, removes the cluster and its grants; the id is never reused."""
+    def agent_connected(self, certificate_pem: str) -> str:
+        """The proxy server's report of an agent's TLS certificate: the cluster id,
+        now Available; ForbiddenError ("agent certificate refused") otherwise."""
+    def certificate_revocation_list(self) -> str:
+        """A PEM X.509 CRL signed by the CA, of every revoked agent serial."""
+    def events(self, cluster_id: str | None = None) -> list[Event]:
+        """The audit events of one cluster, or of all, by time."""
+    def api_register(self, token: str | None, body: object) -> dict[str, Any]:
+        """POST /v1/clusters with the decoded JSON body: {"uid": id}."""
+    def api_list(self, token: str | None, *, limit: int = -1, offset: int = 0) -> dict[str, Any]:
+        """GET /v1/clusters: {"items": [Cluster, ...], "total": N} (SDK field names)."""
+    def api_show(self, token: str | None, cluster_id: str) -> dict[str, Any]:
+        """GET /v1/clusters/{clusterid}: the SDK's Cluster."""
+    def api_delete(self, token: str | None, cluster_id: str) -> None:
+        """DELETE /v1/clusters/{clusterid}."""
+    def api_reactivate(self, token: str | None, cluster_id: str) -> dict[str, Any]:
+        """PUT /v1/clusters/{clusterid}/activation: {"clusterId": ..., "message": ...}."""
     def backup(self, destination: str | os.PathLike[str]) -> None:
         """A consistent online copy of the registry in a new 0600 file; an existing
         file is refused. The master key file is not part of it."""

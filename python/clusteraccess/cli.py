@@ -174,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("cluster_id", metavar="CLUSTER_ID")
     show.add_argument("--json", action="store_true", help="print JSON")
 
+    for name in ("cluster activate", "cluster delete"):
+        commands.add(name).add_argument("cluster_id", metavar="CLUSTER_ID")
+
+    commands.group("agent", "Proxy agents.")
+    commands.add("agent connected").add_argument(
+        "--cert", metavar="FILE", required=True, help="the agent's client certificate (PEM), as the TLS handshake gave it")
+    commands.add("crl").add_argument("-o", "--output", metavar="FILE", help="write the CRL to FILE (replaced whole)")
+    events = commands.add("events")
+    events.add_argument("--cluster", metavar="CLUSTER_ID", help="only this cluster's events")
+    events.add_argument("--json", action="store_true", help="print JSON")
+
     commands.group("token", "Tokens of principals.")
     token_create = commands.add("token create")
     token_create.add_argument("principal", metavar="PRINCIPAL")

@@ -19,6 +19,7 @@ from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body
 from .cli_output import (
     CLUSTER_FIELDS,
     DOWNLOAD_FIELDS,
+    EVENT_FIELDS,
     REGION_FIELDS,
     CommandError,
     fields_of,
@@ -227,6 +228,51 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster_activate(args: argparse.Namespace) -> int:
+    """Activation: revokes the cluster's agent certificate and returns it to Pending, so that its access information can be downloaded again, once."""
+    open_registry(args).reactivate(args.cluster_id)
+    return 0
+
+
+def cmd_cluster_delete(args: argparse.Namespace) -> int:
+    """Deletes a cluster: revokes its agent certificate, removes it and its grants; its id is never used again."""
+    open_registry(args).delete_cluster(args.cluster_id)
+    return 0
+
+
+def cmd_agent_connected(args: argparse.Namespace) -> int:
+    """The proxy server's report of an agent's TLS client certificate: prints the cluster id, now Available."""
+    with open(args.cert, encoding="utf-8") as file:
+        certificate = file.read()
+    print(open_registry(args).agent_connected(certificate))
+    return 0
+
+
+def cmd_crl(args: argparse.Namespace) -> int:
+    """Prints (or writes to FILE) the revocation list of agent certificates, a PEM CRL signed by the CA."""
+    crl = open_registry(args).certificate_revocation_list()
+    if args.output is None:
+        sys.stdout.write(crl)
+        return 0
+    # Written whole under a temporary name and renamed, so that a TLS server
+    # reloading the file never reads half a list.
+    temporary = f"{args.output}.tmp-{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as file:
+        file.write(crl)
+    os.replace(temporary, args.output)
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    """Lists the audit events (download, activation, connection, failure, deletion), by time."""
+    print_records(
+        open_registry(args).events(args.cluster), args.json, EVENT_FIELDS,
+        ["TIME", "EVENT", "CLUSTER ID", "PRINCIPAL", "SERIAL"],
+        lambda e: [format_time(e.at), e.kind, e.cluster_id, e.principal, e.certificate_serial or "-"],
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serves GET /v1/clusters/{clusterid}/accessinfo over HTTP until interrupted."""
     require_registry(args.db)
@@ -258,6 +304,11 @@ COMMANDS: dict[str, Handler] = {
     "cluster register": cmd_cluster_register,
     "cluster list": cmd_cluster_list,
     "cluster show": cmd_cluster_show,
+    "cluster activate": cmd_cluster_activate,
+    "cluster delete": cmd_cluster_delete,
+    "agent connected": cmd_agent_connected,
+    "crl": cmd_crl,
+    "events": cmd_events,
     "token create": cmd_token_create,
     "token revoke": cmd_token_revoke,
     "grant": cmd_grant,

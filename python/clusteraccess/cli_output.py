@@ -14,6 +14,7 @@ from typing import TextIO, TypeVar
 __all__ = [
     "CLUSTER_FIELDS",
     "DOWNLOAD_FIELDS",
+    "EVENT_FIELDS",
     "REGION_FIELDS",
     "CommandError",
     "fields_of",
@@ -64,11 +65,13 @@ def print_json(value: object) -> None:
 # The attributes of each record the JSON output holds, in order.
 CLUSTER_FIELDS = (
     "id", "name", "category", "provider", "network", "created_at", "downloaded_at", "certificate_serial",
+    "type", "cloud_provider", "phase", "generation", "connected_at",
 )
 DOWNLOAD_FIELDS = (
     "cluster_id", "principal", "downloaded_at", "certificate_serial", "network", "region", "vpcendpoint",
 )
 REGION_FIELDS = ("name", "proxy_host", "proxy_port")
+EVENT_FIELDS = ("at", "kind", "cluster_id", "principal", "certificate_serial", "generation")
 
 
 def fields_of(record: object, fields: Sequence[str]) -> dict[str, object]:

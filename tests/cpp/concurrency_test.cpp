@@ -320,6 +320,42 @@ std::string joined(const std::vector<std::string>& records) {
   return out;
 }
 
+// After an activation the access information is downloaded again exactly
+// once: threads of one process and several processes racing on a
+// reactivated cluster get one new key between them.
+TEST(Concurrency, ThreadsAndProcessesRacingOnAReactivatedClusterGetExactlyOneKey) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  const auto fixtures = prepare(path, 1);
+  const Fixture& fixture = fixtures.front();
+  std::optional<std::string> first_serial;
+  {
+    Registry registry(path);
+    first_serial = registry.access_info(request_for(fixture)).certificate_serial;
+    registry.reactivate(fixture.id);
+    ThreadRace race;
+    race_threads({&registry}, fixture, kThreads, race);
+    EXPECT_EQ(race.errors.load(), 0);
+    EXPECT_EQ(race.keys(), 1);
+    EXPECT_EQ(race.downloaded(), kThreads - 1);
+    ASSERT_NE(race.winner(), nullptr);
+    EXPECT_NE(race.winner()->certificate_serial, first_serial) << "a new serial";
+    EXPECT_EQ(registry.cluster(fixture.id).certificate_serial, race.winner()->certificate_serial);
+    registry.reactivate(fixture.id);
+  }
+  // No Registry exists in this process while the children are forked.
+  ChildProcesses children(kProcesses, 1, access_info_racer(path, fixture));
+  ASSERT_TRUE(children.wait_ready(20s)) << "children did not open their registries";
+  children.start();
+  const std::string results = joined(children.results(20s));
+  EXPECT_TRUE(children.reap());
+  EXPECT_EQ(std::count(results.begin(), results.end(), 'K'), 1) << results;
+  EXPECT_EQ(std::count(results.begin(), results.end(), 'D'), kProcesses - 1) << results;
+  Registry registry(path);
+  EXPECT_EQ(registry.cluster(fixture.id).generation, 3);
+  EXPECT_EQ(registry.downloads().size(), 3u) << "one download per generation";
+}
+
 TEST(Concurrency, FourProcessesOnOneFileGetExactlyOneKey) {
   TempDir dir;
   const std::string path = dir.file("state.db");

@@ -15,8 +15,11 @@
 //     WAL frame or database page).
 // Some children are left alone, to finish and to measure a child's lifetime.
 //
+// Every third fresh cluster is downloaded by the driver and reactivated before
+// the children start, so they race on its second generation.
+//
 // After every round the driver reopens the registry and checks, over all
-// clusters so far:
+// clusters so far (for each cluster's current generation):
 //   - a cluster is downloaded iff its certificate serial and its audit record
 //     are committed, with the same serial, and serials are unique;
 //   - every key a child received belongs to the committed serial of its
@@ -271,8 +274,10 @@ Options parse_options(int argc, char** argv) {
 }
 
 // Registers `count` fresh clusters (public and private by turns), granted to
-// the driver's principal. No connection stays open afterwards.
-std::vector<Cluster> fresh_clusters(const std::string& path, int round, int count) {
+// the driver's principal. Every third one is downloaded here and reactivated
+// (docs/contract.md, Lifecycle), so the children race on its second
+// generation. No connection stays open afterwards.
+std::vector<Cluster> fresh_clusters(const std::string& path, const std::string& token, int round, int count) {
   ca::Registry registry(path);
   std::vector<Cluster> out;
   for (int i = 0; i < count; ++i) {
@@ -283,6 +288,10 @@ std::vector<Cluster> fresh_clusters(const std::string& path, int round, int coun
     const ca::ClusterId id = registry.register_cluster(spec);
     registry.grant("crasher", id);
     out.push_back(Cluster{id.str(), spec.network == ca::AccessNetwork::kPrivate});
+    if ((round + i) % 3 == 0) {
+      registry.access_info(request_for(out.back(), token));
+      registry.reactivate(id);
+    }
   }
   return out;
 }
@@ -415,25 +424,28 @@ void run_round(const Options& options, const std::string& path, const std::strin
 }
 
 // The invariant over every cluster, on a fresh connection after the kills.
+// Audit records are per cluster and generation (an activation starts a new
+// one); the cluster's current generation is the one judged.
 void check_invariant(const std::string& path, const Ledger& keys_ledger, Ledger& ledger) {
   ca::Registry registry(path);
-  std::map<std::string, std::string> audited;  // cluster -> serial
+  std::map<std::pair<std::string, std::int64_t>, std::string> audited;  // (cluster, generation) -> serial
   std::set<std::string> serials;
-  for (const ca::DownloadRecord& record : registry.downloads()) {
-    const std::string id = record.cluster_id.str();
-    if (!audited.emplace(id, record.certificate_serial).second) {
-      ledger.fail("cluster " + id + " has two audit records");
+  for (const ca::LifecycleEvent& event : registry.events()) {
+    if (event.kind != ca::LifecycleEventKind::kDownload) continue;
+    const std::string id = event.cluster_id.str();
+    const std::string serial = event.certificate_serial.value_or("");
+    if (!audited.emplace(std::make_pair(id, event.generation), serial).second) {
+      ledger.fail("cluster " + id + " has two audit records in one generation");
     }
-    if (!serials.insert(record.certificate_serial).second) {
-      ledger.fail("serial " + record.certificate_serial + " audited twice");
-    }
+    if (!serials.insert(serial).second) ledger.fail("serial " + serial + " audited twice");
   }
+  if (audited.size() != registry.downloads().size()) ledger.fail("downloads() and events() disagree");
   std::set<std::string> known;
   for (const ca::Cluster& cluster : registry.clusters()) {
     const std::string id = cluster.id.str();
     known.insert(id);
     const bool downloaded = cluster.downloaded_at.has_value();
-    const auto audit = audited.find(id);
+    const auto audit = audited.find(std::make_pair(id, cluster.generation));
     if (downloaded != cluster.certificate_serial.has_value()) {
       ledger.fail("cluster " + id + ": downloaded_at and certificate_serial disagree");
     }
@@ -457,8 +469,8 @@ void check_invariant(const std::string& path, const Ledger& keys_ledger, Ledger&
       }
     }
   }
-  for (const auto& [id, serial] : audited) {
-    if (known.count(id) == 0) ledger.fail("audit record for unknown cluster " + id);
+  for (const auto& entry : audited) {
+    if (known.count(entry.first.first) == 0) ledger.fail("audit record for unknown cluster " + entry.first.first);
   }
 }
 
@@ -552,7 +564,7 @@ int main(int argc, char** argv) {
     }
     ++stats.rounds;
     try {
-      const std::vector<Cluster> clusters = fresh_clusters(path, stats.rounds, options.clusters);
+      const std::vector<Cluster> clusters = fresh_clusters(path, token, stats.rounds, options.clusters);
       all_clusters.insert(all_clusters.end(), clusters.begin(), clusters.end());
       run_round(options, path, token, clusters, random, typical_lifetime, stats, keys_ledger);
       ledger.failures.insert(ledger.failures.end(), keys_ledger.failures.begin(), keys_ledger.failures.end());

@@ -179,6 +179,20 @@ def test_token_material_is_compared_only_as_hashes_in_constant_time() -> None:
 # --- the CA key is never returned ----------------------------------------------
 
 
+def refused(call: Callable[[], Any]) -> Any:
+    """What `call` returned, or the ClusterAccessError it raised."""
+    try:
+        return call()
+    except ClusterAccessError as error:
+        return error
+
+
+def registration(name: str) -> dict[str, Any]:
+    """A minimal POST /v1/clusters body."""
+    return {"kind": "Cluster", "apiVersion": "v1", "metadata": {"name": name},
+            "spec": {"category": "attachedcluster", "type": "privatek8s"}}
+
+
 def api_calls(token: str) -> dict[str, Optional[Callable[[Registry], Any]]]:
     """How to call every public method of Registry (read-only ones, and writers with harmless values)."""
     return {
@@ -203,6 +217,16 @@ def api_calls(token: str) -> dict[str, Optional[Callable[[Registry], Any]]]:
         "revoke_token": lambda r: r.revoke_token(r.create_token("carol", ttl_seconds=60)),
         "set_agent_image": lambda r: r.set_agent_image("swr.example.com/ns/agent:2.0"),
         "set_public_endpoint": lambda r: r.set_public_endpoint("proxy.example.com", 30123),
+        "agent_connected": lambda r: refused(lambda: r.agent_connected("not a certificate")),
+        "certificate_revocation_list": lambda r: r.certificate_revocation_list(),
+        "events": lambda r: r.events(),
+        "reactivate": lambda r: r.reactivate(SECOND_ID),
+        "delete_cluster": lambda r: r.delete_cluster(r.register_cluster("hygiene-four", provider="eks")),
+        "api_register": lambda r: r.api_register(token, registration("hygiene-five")),
+        "api_list": lambda r: r.api_list(token),
+        "api_show": lambda r: r.api_show(token, PUBLIC_ID),
+        "api_reactivate": lambda r: r.api_reactivate(token, PUBLIC_ID),
+        "api_delete": lambda r: r.api_delete(token, r.api_register(token, registration("hygiene-six"))["uid"]),
     }
 
 

@@ -23,6 +23,12 @@ STUB = ast.parse(Path(clusteraccess.__file__).with_name("_core.pyi").read_text()
 REFINED = {
     # The clock defaults to None and accepts it; pybind11 does not say so.
     ("Registry.__init__", "clock"): ("Callable[[], int]", "Callable[[], int] | None"),
+    # The cluster API's answers are JSON objects; pybind11 says only "dict".
+    ("Registry.api_register", "return"): ("dict", "dict[str, Any]"),
+    ("Registry.api_list", "return"): ("dict", "dict[str, Any]"),
+    ("Registry.api_show", "return"): ("dict", "dict[str, Any]"),
+    ("Registry.api_reactivate", "return"): ("dict", "dict[str, Any]"),
+    ("Cluster.to_sdk", "return"): ("dict", "dict[str, Any]"),
 }
 
 
@@ -130,7 +136,7 @@ def test_module_constants_match(name: str) -> None:
     assert isinstance(getattr(_core, name), str)
 
 
-CLASSES = ["Registry", "Cluster", "Region", "Download"]
+CLASSES = ["Registry", "Cluster", "Region", "Download", "Event"]
 
 
 @pytest.mark.parametrize("class_name", CLASSES)

@@ -60,6 +60,10 @@ class Error : public std::runtime_error {
   /// 403: the cluster does not exist or the principal may not query it.
   /// Deliberately one body for both cases, so that it is no existence oracle.
   static Error cluster_forbidden();
+  /// 403: an agent certificate that `Registry::agent_connected` refuses: not
+  /// this CA's, not an agent's, not valid now, not the cluster's current
+  /// one, revoked, or its connection window passed. One body for every case.
+  static Error agent_certificate_refused();
   /// 400: `parameter` has a bad value; `reason` says what is wrong with it
   /// (never the value itself).
   static Error bad_parameter(std::string_view parameter, std::string_view reason);

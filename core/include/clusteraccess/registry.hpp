@@ -12,9 +12,12 @@
 #include "clusteraccess/access_info.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/cluster_registration.hpp"
+#include "clusteraccess/credentials.hpp"
 #include "clusteraccess/download_record.hpp"
 #include "clusteraccess/error.hpp"
 #include "clusteraccess/installation.hpp"
+#include "clusteraccess/lifecycle_event.hpp"
 #include "clusteraccess/registry_options.hpp"
 
 namespace clusteraccess {
@@ -92,11 +95,14 @@ class Registry {
   // --- clusters, principals, grants ---------------------------------------
 
   /// Registers a cluster and returns its id. Throws 400 for a bad spec and
-  /// 409 when the name or id is taken.
+  /// 409 when the name or id is taken, or the id was a deleted cluster's.
+  /// The spec's provider (the original vocabulary) becomes the cluster's
+  /// type, and its cloud provider the one the catalogue ties to it (eks ->
+  /// aws, ...).
   ClusterId register_cluster(const ClusterSpec& spec);
-  /// The cluster with `id`; throws 404 when there is none.
+  /// The cluster with `id`, its phase judged now; throws 404 when there is none.
   Cluster cluster(const ClusterId& id) const;
-  /// All clusters, oldest first.
+  /// All clusters, oldest first, their phases judged now.
   std::vector<Cluster> clusters() const;
 
   /// Creates a token for `principal` (created on first use) that expires
@@ -153,6 +159,74 @@ class Registry {
 
   /// The audit records of all downloads, oldest first.
   std::vector<DownloadRecord> downloads() const;
+
+  // --- the cluster API (docs/contract.md, Cluster API) ----------------------
+  //
+  // Each call judges its caller first, as accessinfo's rules 1-3: the
+  // credentials must name a live principal (else 403 UCS.01000004); a
+  // cluster id must be a k8s-uuid (else 400 UCS.01000011); the cluster must
+  // exist and the principal hold a grant on it (else the one 403 body of
+  // `Error::cluster_forbidden`). Storage failures are 500. A refused call
+  // changes nothing.
+
+  /// The largest page `list_clusters` returns.
+  static constexpr std::int64_t kMaxPageSize = 1000;
+
+  /// POST /v1/clusters: judges every field of `registration` (400 naming its
+  /// JSON path, nothing stored), registers the cluster and grants it to the
+  /// caller, in one transaction. 409 when the name or metadata.uid is taken
+  /// or was a deleted cluster's id.
+  ClusterId register_cluster(const Credentials& credentials, const ClusterRegistration& registration);
+  /// GET /v1/clusters: the clusters the caller holds a grant on, ordered by
+  /// id, `limit` of them from `offset` on, and their total. `limit` is 1 to
+  /// `kMaxPageSize`, or -1 (the SDK's default) for the largest page; `offset`
+  /// is 0 or more: else 400 naming it. The work follows the caller's grants,
+  /// not the registry's size.
+  ClusterPage list_clusters(const Credentials& credentials, std::int64_t limit = -1,
+                            std::int64_t offset = 0);
+  /// GET /v1/clusters/{clusterid}.
+  Cluster show_cluster(const Credentials& credentials, std::string_view cluster_id);
+  /// DELETE /v1/clusters/{clusterid}: see `delete_cluster(const ClusterId&)`.
+  void delete_cluster(const Credentials& credentials, std::string_view cluster_id);
+  /// PUT /v1/clusters/{clusterid}/activation: see `reactivate(const ClusterId&)`.
+  void reactivate(const Credentials& credentials, std::string_view cluster_id);
+
+  // --- the lifecycle (docs/contract.md, Lifecycle) --------------------------
+
+  /// Activation, by an administrator ("admin" in the audit). Allowed in every
+  /// phase: revokes the current agent certificate if there is one (recorded
+  /// with the time and the reason), returns the cluster to Pending in a new
+  /// generation, whose access information is downloaded again exactly once,
+  /// with a new key and serial. A download admitted before the activation
+  /// and committing after it commits nothing for the old generation (the
+  /// commit is conditional on the generation) and is judged again in the
+  /// new one. 404 for an unknown cluster; 400 for a CCE cluster, which has
+  /// no agent.
+  void reactivate(const ClusterId& id);
+  /// Deletion, by an administrator: revokes the current certificate, removes
+  /// the cluster, its labels, annotations and grants, and keeps its id, which
+  /// is never registered again (409). Its download records and events stay.
+  /// 404 for an unknown cluster.
+  void delete_cluster(const ClusterId& id);
+  /// Called by the proxy server after its TLS handshake with an agent:
+  /// accepts `certificate_pem` only if this installation's CA signed it, it
+  /// is an agent certificate valid now, it names a registered cluster, it is
+  /// that cluster's current certificate, it is not revoked, and the cluster
+  /// is Initializing within its connection window or already Available. The
+  /// cluster is then Available; returns its id. Anything else: 403
+  /// `Error::agent_certificate_refused`, nothing changed.
+  std::string agent_connected(std::string_view certificate_pem);
+  /// How long a revocation list is good for (its nextUpdate after thisUpdate).
+  static constexpr std::chrono::seconds kRevocationListLifetime{std::chrono::hours(1)};
+  /// A PEM X.509 CRL signed by the CA, listing every revoked serial (by
+  /// activation, deletion, or a failed window, revoked since the window's
+  /// end), thisUpdate now, nextUpdate `kRevocationListLifetime` later.
+  std::string certificate_revocation_list();
+  /// The audit events -- download, activation, connection, failure,
+  /// deletion -- of cluster `id`, or of all clusters, by time. A failure is
+  /// recorded when it is first observed here, once per generation, with the
+  /// time its window ended.
+  std::vector<LifecycleEvent> events(const std::optional<ClusterId>& id = std::nullopt);
 
   // --- operations -------------------------------------------------------------
 

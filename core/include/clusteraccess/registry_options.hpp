@@ -19,6 +19,11 @@ struct RegistryOptions {
   /// 1 second to 3650 days (10 years, the certificate authority's own
   /// validity, which no agent certificate outlives).
   std::chrono::seconds agent_certificate_validity{std::chrono::hours(24 * 365)};
+  /// How long after a download the cluster's agent has to connect
+  /// (`Registry::agent_connected`) before the cluster is Failed and its
+  /// certificate counts as revoked (docs/contract.md, Lifecycle). From 1
+  /// second to 7 days.
+  std::chrono::seconds connection_window{std::chrono::minutes(30)};
   /// The file holding the 32-byte master key that seals the certificate
   /// authority's private key in the registry (AES-256-GCM). Empty: the
   /// default, `<registry path>.key` next to the registry file; for a

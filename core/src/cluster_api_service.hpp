@@ -1,0 +1,44 @@
+// ClusterApiService: who may call the cluster API on which cluster (rules 1-3
+// of docs/contract.md, shared with accessinfo).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/credentials.hpp"
+#include "clusteraccess/registry_options.hpp"
+#include "store.hpp"
+
+namespace clusteraccess {
+
+/// A caller admitted by rules 1-3.
+struct AdmittedCaller {
+  std::string principal;
+};
+
+/// A caller admitted on one cluster.
+struct AdmittedOnCluster {
+  std::string principal;
+  ClusterId cluster_id;
+};
+
+class ClusterApiService {
+ public:
+  /// `store` and `options` must outlive the service.
+  ClusterApiService(Store& store, const RegistryOptions& options);
+
+  /// Rule 1: the credentials name a live principal; else 403 `UCS.01000004`.
+  AdmittedCaller authenticate(const Credentials& credentials) const;
+  /// Rules 1-3, in order: a live principal (403), a k8s-uuid (400), a
+  /// cluster that exists and that the principal holds a grant on (the one
+  /// 403 body of `Error::cluster_forbidden`), from the one read accessinfo
+  /// uses, so the answer's work is the same whether the cluster exists.
+  AdmittedOnCluster authorize(const Credentials& credentials, std::string_view cluster_id) const;
+
+ private:
+  Store& store_;
+  const RegistryOptions& options_;
+};
+
+}  // namespace clusteraccess
