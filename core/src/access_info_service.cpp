@@ -156,14 +156,16 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
                           admitted.network,
                           std::nullopt,
                           std::nullopt,
-                          admitted.generation};
+                          admitted.generation,
+                          request.delivery.get()};
     if (admitted.private_access) {
       commit.region = admitted.private_access->region;
       commit.vpcendpoint = admitted.private_access->vpcendpoint;
     }
     fault::reached(fault::Point::kBeforeCommit);
-    // The last moment the client's departure can still save the download;
-    // the key and the documents are wiped as they go out of scope.
+    // The client's departure can still save the download here and, once the
+    // write lock is held, inside record_download; the key and the documents
+    // are wiped as they go out of scope.
     if (abandoned(request)) throw Error::request_abandoned();
     if (store_.record_download(commit)) {
       fault::reached(fault::Point::kAfterCommit);

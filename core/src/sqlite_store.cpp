@@ -779,6 +779,7 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
   }
   auto session = borrow();
   sqlite::Transaction transaction(session->db);
+  if (commit.delivery != nullptr && commit.delivery->abandoned()) throw Error::request_abandoned();
   {
     sqlite::StatementScope update(session->mark_downloaded);
     update->bind(1, commit.now);

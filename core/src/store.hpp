@@ -26,6 +26,7 @@
 #include "secret_string.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
+#include "clusteraccess/delivery_guard.hpp"
 #include "clusteraccess/download_record.hpp"
 #include "clusteraccess/installation.hpp"
 #include "clusteraccess/lifecycle_event.hpp"
@@ -75,6 +76,11 @@ struct DownloadCommit {
   /// The generation the download was admitted in: the commit happens only if
   /// the cluster is still in it (an activation in between makes it lose).
   std::int64_t generation = 1;
+  /// The request's delivery guard, or null. Read once the write lock is
+  /// held, right before anything is written: waiting for the lock can take
+  /// up to the busy timeout, and a client that leaves meanwhile must still
+  /// find nothing recorded.
+  const DeliveryGuard* delivery = nullptr;
 };
 
 /// An activation or a deletion, as `reactivate` and `delete_cluster` take it.
@@ -261,7 +267,9 @@ class Store {
   /// losing (an error means the backend failed, e.g. its lock was held past
   /// the busy timeout). Throws, with nothing written, when the audit record
   /// cannot be written (e.g. the serial is recorded already): the cluster
-  /// is never marked downloaded without its audit record.
+  /// is never marked downloaded without its audit record. Throws
+  /// `Error::request_abandoned`, with nothing written, when `commit.delivery`
+  /// is abandoned by the time the write lock is held.
   virtual bool record_download(const DownloadCommit& commit) = 0;
 
   /// Every audit record, in the order they were recorded.

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -612,6 +613,39 @@ TEST_F(FaultInjection, GuardAbandonedFromAnotherThreadIsReturnedByTryAccessInfo)
   });
   auto answer = registry_->try_access_info(req);
   fault::clear_hooks();
+  ASSERT_TRUE(std::holds_alternative<Error>(answer));
+  EXPECT_EQ(std::get<Error>(answer).http_status(), 499);
+  EXPECT_EQ(std::get<Error>(answer).code(), kAbandoned);
+  expect_untouched_then_downloads_once(*registry_, request(id), 0);
+}
+
+// A client that leaves while its commit waits for the write lock (held here
+// by another connection) still finds nothing recorded: the guard is read
+// again once the lock is held.
+TEST_F(FaultInjection, GuardAbandonedWhileTheCommitWaitsForTheLockRecordsNothing) {
+  const ClusterId id = fresh_cluster();
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &holder), SQLITE_OK);
+  auto guard = std::make_shared<DeliveryGuard>();
+  AccessRequest req = request(id);
+  req.delivery = guard;
+  std::atomic<bool> at_commit{false};
+  fault::set_hook(fault::Point::kBeforeCommit, [&] {
+    // The lock is taken just before the commit would, so the commit waits.
+    EXPECT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    at_commit = true;
+    return false;
+  });
+  std::thread leaving([&] {
+    while (!at_commit) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(50ms);  // the commit is waiting for the lock now
+    guard->abandon();
+    EXPECT_EQ(sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  auto answer = registry_->try_access_info(req);
+  leaving.join();
+  fault::clear_hooks();
+  sqlite3_close(holder);
   ASSERT_TRUE(std::holds_alternative<Error>(answer));
   EXPECT_EQ(std::get<Error>(answer).http_status(), 499);
   EXPECT_EQ(std::get<Error>(answer).code(), kAbandoned);
