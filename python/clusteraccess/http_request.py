@@ -131,6 +131,8 @@ def page_parameters(query_string: bytes) -> dict[str, int]:
     """
     found: dict[str, int] = {}
     for name, text in query_parameters(query_string, _PAGE_PARAMETERS).items():
+        if not text:
+            continue  # an empty value counts as not given
         match = _INTEGER.fullmatch(text)
         if match is None:
             raise bad_parameter(name, "must be an integer")

@@ -71,6 +71,10 @@ def _schema_for(path: str, method: str, status: int) -> dict[str, Any]:
         template = path
     elif path.startswith("/v1/clusters/") and path.endswith("/accessinfo"):
         template = ACCESS_INFO_TEMPLATE
+    elif path.startswith("/v1/clusters/") and path.endswith("/activation"):
+        template = "/v1/clusters/{clusterid}/activation"
+    elif path.startswith("/v1/clusters/") and "/" not in path[len("/v1/clusters/") :]:
+        template = "/v1/clusters/{clusterid}"
     else:
         template = ""
     operation = OPENAPI["paths"].get(template, {}).get(method.lower(), {})
