@@ -100,7 +100,7 @@ class RawPathRoute(Route):
 
     def __init__(self, template: str, matcher: RawMatcher, endpoint: Any, methods: list[str]) -> None:
         super().__init__(template, endpoint, methods=methods)
-        self.methods = set(methods)
+        self.methods = self._served = set(methods)
         self._matcher = matcher
         self._allow = ", ".join(sorted(methods))
 
@@ -112,11 +112,11 @@ class RawPathRoute(Route):
         if cluster_id is None:
             return Match.NONE, {}
         child_scope = {"endpoint": self.endpoint, "path_params": {"clusterid": cluster_id}}
-        return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), child_scope
+        return (Match.FULL if scope["method"] in self._served else Match.PARTIAL), child_scope
 
     async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         """The endpoint, or 405 naming the methods served (sorted)."""
-        if scope["method"] not in self.methods:
+        if scope["method"] not in self._served:
             raise HTTPException(405, headers={"Allow": self._allow})
         await self.app(scope, receive, send)
 

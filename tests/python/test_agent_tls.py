@@ -136,8 +136,10 @@ class ProxyServer:
                         assert x509.load_der_x509_certificate(peer).serial_number == agent.serial
                         tls.sendall(b"welcome")
                         outcome.append(None)
+                except ssl.SSLCertVerificationError as error:
+                    outcome.append(error.verify_message)
                 except ssl.SSLError as error:
-                    outcome.append(error.verify_message or error.reason or str(error))
+                    outcome.append(str(error))
 
             thread = threading.Thread(target=serve)
             thread.start()

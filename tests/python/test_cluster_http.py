@@ -178,7 +178,7 @@ def test_each_bad_field_is_400_naming_it_and_stores_nothing(installation: Instal
 
 def test_bodies_that_are_not_json_are_400_naming_body(installation: Installation, alice: Api) -> None:
     good = json.dumps(registration()).encode()
-    refusals = [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"content": good, "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, "application/json"),
         ({"data": {"kind": "Cluster", "metadata": "name"}}, "application/json"),  # what the SDK's generated call sends
         ({"content": good, "headers": {"Content-Type": "text/plain"}}, "application/json"),
