@@ -161,6 +161,28 @@ def issue_ratios(issue: dict[str, Any], crypto: dict[str, Any]) -> tuple[float, 
             ceiling_cpu / fig(issue, "cpu_us"))
 
 
+def cluster_api_rows(t: Table, api: dict[str, Any], small: int, large: int) -> None:
+    """Section 7: show and a list page at both sizes; activation against a first download."""
+    t.section("7. Cluster API and lifecycle (C++; the caller holds 1,000 grants at every size)")
+    for key, label in (("show", "show_cluster"), ("list", "list_clusters, a page of 100")):
+        base = api[f"{key}/{small}"]
+        for n in (small, large):
+            entry = api[f"{key}/{n}"]
+            ratio = fig(entry, "p50_us") / fig(base, "p50_us")
+            if n == small:
+                t.row(f"{label} @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"), fig(entry, "p99_us"),
+                      "1.00x latency")
+            else:
+                t.row(f"{label} @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"), fig(entry, "p99_us"),
+                      f"{ratio:.2f}x latency (p50)", "<= 1.3x the 1K latency", ratio <= 1.3)
+    cycle = api[f"lifecycle/{small}"]
+    again_p50, first_p50 = fig(cycle, "activation_p50_us"), fig(cycle, "first_plus_commit_p50_us")
+    t.row("activation, then the new first download", 1e6 / fig(cycle, "activation_mean_us"), again_p50,
+          fig(cycle, "activation_p99_us"), f"{again_p50 / first_p50:.2f}x the row below (p50)")
+    t.row("first download, then one bare durable commit", 1e6 / fig(cycle, "first_plus_commit_mean_us"), first_p50,
+          fig(cycle, "first_plus_commit_p99_us"), "interleaved op by op with the row above")
+
+
 def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
     ceiling, component, library = data["ceiling"], data["component"], data["library"]
     python = {(r["impl"], r["path"]): r for r in data["python"]["results"]}
@@ -297,25 +319,7 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
         if not smoke:
             t.verdicts.append((f"DB bytes per downloaded cluster @ {n:,}: < 2 KiB", bytes_per < 2048))
     # 7. The cluster API and the lifecycle.
-    api = data["cluster_api"]
-    t.section(f"7. Cluster API and lifecycle (C++; the caller holds 1,000 grants at every size)")
-    for key, label in (("show", "show_cluster"), ("list", "list_clusters, a page of 100")):
-        base = api[f"{key}/{small}"]
-        for n in (small, large):
-            entry = api[f"{key}/{n}"]
-            ratio = fig(entry, "p50_us") / fig(base, "p50_us")
-            if n == small:
-                t.row(f"{label} @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"), fig(entry, "p99_us"),
-                      "1.00x latency")
-            else:
-                t.row(f"{label} @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"), fig(entry, "p99_us"),
-                      f"{ratio:.2f}x latency (p50)", "<= 1.3x the 1K latency", ratio <= 1.3)
-    cycle = api[f"lifecycle/{small}"]
-    again_p50, first_p50 = fig(cycle, "activation_p50_us"), fig(cycle, "first_plus_commit_p50_us")
-    t.row("activation, then the new first download", 1e6 / fig(cycle, "activation_mean_us"), again_p50,
-          fig(cycle, "activation_p99_us"), f"{again_p50 / first_p50:.2f}x the row below (p50)")
-    t.row("first download, then one bare durable commit", 1e6 / fig(cycle, "first_plus_commit_mean_us"), first_p50,
-          fig(cycle, "first_plus_commit_p99_us"), "interleaved op by op with the row above")
+    cluster_api_rows(t, data["cluster_api"], small, large)
     return t
 
 
