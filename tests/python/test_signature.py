@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote, unquote
 
 import pytest
@@ -28,7 +28,9 @@ from clusteraccess import (
     SignedRequest,
     error_body,
 )
-from conftest import Clock, Installation
+
+if TYPE_CHECKING:
+    from conftest import Installation
 
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
 HOST = "ucs.example.com:8443"
@@ -201,11 +203,17 @@ def test_a_signed_accessinfo_succeeds_for_a_granted_principal(installation: Inst
     assert caught.value.code == "UCS.01000004" and "cluster" in caught.value.message.lower()
 
 
-def tampered(signature: SignedRequest, **changes: Any) -> SignedRequest:
-    fields = dict(method=signature.method, raw_path=signature.raw_path, raw_query=signature.raw_query,
-                  headers=list(signature.headers), body_sha256=signature.body_sha256)
-    fields.update(changes)
-    return SignedRequest(**fields)
+def tampered(signature: SignedRequest, *, method: Optional[str] = None, raw_path: Optional[str] = None,
+             raw_query: Optional[str] = None, headers: Optional[list[tuple[str, str]]] = None,
+             body_sha256: Optional[str] = None) -> SignedRequest:
+    """`signature` with the given parts replaced."""
+    return SignedRequest(
+        method if method is not None else signature.method,
+        raw_path if raw_path is not None else signature.raw_path,
+        raw_query if raw_query is not None else signature.raw_query,
+        headers if headers is not None else list(signature.headers),
+        body_sha256 if body_sha256 is not None else signature.body_sha256,
+    )
 
 
 def replaced_header(signature: SignedRequest, name: str, value: str) -> list[tuple[str, str]]:
