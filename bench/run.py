@@ -231,6 +231,15 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
         t.row(f"peer (plain Python): {label}", entry["ops_per_s"], entry["p50_us"], entry["p99_us"],
               versus(entry["ops_per_s"], peer))
 
+    # 2b. The same repeat request signed with an access key (AK/SK) instead of
+    # a token, in the same run.
+    token_entry = library[f"repeat/downloaded/{small}/try"]
+    signed_entry = library[f"repeat/downloaded_signed/{small}/try"]
+    token_rate, signed_rate = fig(token_entry, "items_per_second"), fig(signed_entry, "items_per_second")
+    t.row('C++ try_access_info: ["Downloaded"], signed (AK/SK)', signed_rate, fig(signed_entry, "p50_us"),
+          fig(signed_entry, "p99_us"), f"{signed_rate / token_rate:.0%} of the token path",
+          ">= 70% of the token path", signed_rate >= 0.70 * token_rate)
+
     # 3. First downloads. A disk's fsync has a long, random tail; the ratios
     # are given on the medians (the target is judged on them) and the means.
     t.section(f"3. First downloads, durable ({small:,} clusters)")
