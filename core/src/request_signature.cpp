@@ -186,16 +186,6 @@ const EVP_MD* sha256() noexcept {
   return fetched != nullptr ? fetched : EVP_sha256();
 }
 
-std::string hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(size * 2, '\0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xF];
-  }
-  return out;
-}
-
 struct MdContextDeleter {
   void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
 };
@@ -212,7 +202,8 @@ bool sha256_update(EVP_MD_CTX* context, const void* data, std::size_t size) noex
   return EVP_DigestUpdate(context, data, size) == 1;
 }
 
-std::string sha256_hex(std::string_view data) {
+// The lowercase hex SHA-256 of data, appended to out.
+void append_sha256_hex(std::string& out, std::string_view data) {
   EVP_MD_CTX* const context = sha256_context();
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
@@ -221,7 +212,11 @@ std::string sha256_hex(std::string_view data) {
       EVP_DigestFinal_ex(context, digest.data(), &length) != 1) {
     std::abort();  // SHA-256 itself is broken: fail closed (as token.cpp)
   }
-  return hex(digest.data(), length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < length; ++i) {
+    const char pair[] = {kHex[digest[i] >> 4], kHex[digest[i] & 0xF]};
+    out.append(pair, sizeof pair);
+  }
 }
 
 constexpr std::size_t kSha256Size = 32;
@@ -359,6 +354,7 @@ std::optional<Authorization> parse_authorization(std::string_view value) {
   if (signature->size() != kSignatureLength || !is_lower_hex(*signature)) return std::nullopt;
 
   Authorization parsed{std::string(*access), {}, std::string(*signature)};
+  parsed.signed_headers.reserve(8);  // the SDKs sign 4 to 6: one allocation, not one per doubling
   std::string_view names = *signed_headers;
   while (true) {
     const std::size_t end = names.find(';');
@@ -468,21 +464,26 @@ std::variant<PendingSignature, SignatureRefusal> prepare(const SignedRequest& re
 
   // The Python signer: no body, the empty hash; else the header's value when
   // given (UNSIGNED-PAYLOAD), else the body's hash.
-  std::vector<std::string_view> payload_hashes;
+  std::array<std::string_view, 2> payload_hashes{};
+  std::size_t hash_count = 0;
   if (!has_body) {
-    payload_hashes.push_back(kEmptyHash);
+    payload_hashes[hash_count++] = kEmptyHash;
     // The Go signer reads the header first, even with no body.
-    if (!content_hash.empty() && content_hash != kEmptyHash) payload_hashes.push_back(content_hash);
+    if (!content_hash.empty() && content_hash != kEmptyHash) payload_hashes[hash_count++] = content_hash;
   } else {
-    payload_hashes.push_back(content_hash.empty() ? std::string_view(*request.body_sha256) : content_hash);
+    payload_hashes[hash_count++] = content_hash.empty() ? std::string_view(*request.body_sha256) : content_hash;
   }
 
   PendingSignature pending{std::move(authorization->access_key), std::move(authorization->signature), {}};
-  for (const std::string_view payload_hash : payload_hashes) {
+  pending.strings_to_sign.reserve(hash_count);
+  for (std::size_t i = 0; i < hash_count; ++i) {
+    const std::string_view payload_hash = payload_hashes[i];
     auto canonical = canonical_request(request, *authorization, payload_hash);
     if (!canonical) return SignatureRefusal::kMalformedRequest;
-    std::string to_sign(kAlgorithm);
-    to_sign.append("\n").append(date).append("\n").append(sha256_hex(*canonical));
+    std::string to_sign;
+    to_sign.reserve(kAlgorithm.size() + kDateLength + 2 + 64);
+    to_sign.append(kAlgorithm).append("\n").append(date).append("\n");
+    append_sha256_hex(to_sign, *canonical);
     pending.strings_to_sign.push_back(std::move(to_sign));
   }
   return pending;

@@ -35,7 +35,7 @@ def loopback_only(refused: list[str]) -> None:
             raise OSError(f"connection beyond loopback refused: {address!r}")
         connect(self, address)
 
-    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    setattr(socket.socket, "connect", guarded_connect)
 
 
 def wait_for_go(barrier: Path, index: str) -> None:
