@@ -87,7 +87,29 @@ NewAccessKey AccessKeys::create(std::string_view principal, std::int64_t now, st
 }
 
 SecretString AccessKeys::secret(std::string_view access_key, const StoredAccessKey& stored) const {
-  return master_key_.open(stored.sealed_secret.view(), identity(access_key));
+  const std::string_view sealed = stored.sealed_secret.view();
+  {
+    const std::lock_guard<std::mutex> lock(opened_mutex_);
+    const auto found = opened_.find(access_key);
+    if (found != opened_.end() && found->second.sealed.view() == sealed) {
+      return SecretString(std::string(found->second.secret.view()));
+    }
+  }
+  SecretString opened = master_key_.open(sealed, identity(access_key));
+  const std::lock_guard<std::mutex> lock(opened_mutex_);
+  auto slot = opened_.lower_bound(access_key);
+  if (slot == opened_.end() || slot->first != access_key) {
+    if (opened_.size() >= kMaxOpenedSecrets) {
+      // Full: the entry next to the new AK makes room (AKs are random, so
+      // which one goes is too); its SK is wiped as it is destroyed.
+      slot = opened_.erase(slot == opened_.end() ? opened_.begin() : slot);
+    }
+    slot = opened_.emplace_hint(slot, std::string(access_key), OpenedSecret{});
+  }
+  // Replacing an entry (the key was re-sealed) wipes the old one.
+  slot->second.sealed = SecretString(std::string(sealed));
+  slot->second.secret = SecretString(std::string(opened.view()));
+  return opened;
 }
 
 }  // namespace clusteraccess

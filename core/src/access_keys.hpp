@@ -7,6 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -38,13 +41,35 @@ class AccessKeys {
   /// Makes an access key for `principal`, stores it with its SK sealed, and
   /// returns it with the SK (the only time it is seen).
   NewAccessKey create(std::string_view principal, std::int64_t now, std::int64_t expires_at) const;
-  /// The SK of `access_key`, opened from its sealed form; throws
-  /// `Error::not_configured` when the master key does not open it.
+  /// The SK of `access_key`, opened from its sealed form (or taken from the
+  /// cache of opened SKs, below); throws `Error::not_configured` when the
+  /// master key does not open it. Thread-safe.
   SecretString secret(std::string_view access_key, const StoredAccessKey& stored) const;
 
+  /// How many opened SKs are kept at most.
+  static constexpr std::size_t kMaxOpenedSecrets = 256;
+
  private:
+  // An SK opened before, with the sealed bytes it was opened from.
+  struct OpenedSecret {
+    SecretString sealed;
+    SecretString secret;
+  };
+
   Store& store_;
   const MasterKey& master_key_;
+  // The cache of opened SKs (docs/contract.md, AK/SK): opening one with
+  // AES-256-GCM on every signed request cost more than the rest of the
+  // signature check. An entry serves only the same AK *and* the same sealed
+  // bytes, read from storage by the request itself, so a key re-sealed under
+  // another master key or rotated never verifies from the cache; revocation
+  // and expiry are judged on that storage read, before the cache is asked,
+  // so they take effect at once. The trade-off: the SKs of up to
+  // kMaxOpenedSecrets recently used keys stay in this process's memory (as
+  // the master key, which opens them all, does anyway), each wiped when it
+  // is evicted or the registry is closed (SecretString).
+  mutable std::mutex opened_mutex_;
+  mutable std::map<std::string, OpenedSecret, std::less<>> opened_;
 };
 
 }  // namespace clusteraccess

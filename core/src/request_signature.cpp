@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <memory>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -30,8 +29,12 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
 }
 
 bool is_lower_hex(std::string_view text) noexcept {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  bool all = true;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    all &= static_cast<unsigned char>(byte - '0') < 10 || static_cast<unsigned char>(byte - 'a') < 6;
+  }
+  return all;
 }
 
 bool is_access_key(std::string_view text) noexcept {
@@ -139,25 +142,41 @@ std::string utf8_replaced(std::string_view bytes) {
   return out;
 }
 
-// Python's quote(text, safe='~') of UTF-8 bytes.
+bool is_unreserved(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '~';
+}
+
+// Python's quote(text, safe='~') of UTF-8 bytes; runs of unreserved bytes
+// are appended whole.
 void append_quoted(std::string& out, std::string_view bytes) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char c : bytes) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      const auto b = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 0xF]);
-    }
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (is_unreserved(bytes[i])) continue;
+    out.append(bytes.data() + run, i - run);
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    const char escaped[] = {'%', kHex[b >> 4], kHex[b & 0xF]};
+    out.append(escaped, sizeof escaped);
+    run = i + 1;
   }
+  out.append(bytes.data() + run, bytes.size() - run);
+}
+
+// Whether `text` is ASCII without a "%": then unquote leaves it as it is
+// (the common case: ids, paths and parameters of the API), and the copies
+// of decoding are skipped.
+bool is_plain(std::string_view text) noexcept {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return c != '%' && static_cast<unsigned char>(c) < 0x80; });
 }
 
 // Python's unquote(text): percent-decoded, then read as UTF-8 with
 // replacement.
-std::string unquoted(std::string_view text) { return utf8_replaced(percent_decoded(text)); }
+std::string unquoted(std::string_view text) {
+  if (is_plain(text)) return std::string(text);
+  return utf8_replaced(percent_decoded(text));
+}
 
 // SHA-256 and HMAC-SHA256, their implementations looked up once (OpenSSL 3
 // looks them up again on every implicit use, which costs more than the
@@ -167,47 +186,69 @@ const EVP_MD* sha256() noexcept {
   return fetched != nullptr ? fetched : EVP_sha256();
 }
 
-std::string hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(size * 2, '\0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xF];
-  }
-  return out;
+struct MdContextDeleter {
+  void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
+};
+
+// One SHA-256 context per thread, reused (EVP_Digest, or an HMAC context,
+// makes and frees contexts on every call; re-initialising one with the same
+// digest allocates nothing).
+EVP_MD_CTX* sha256_context() noexcept {
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdContextDeleter> context(EVP_MD_CTX_new());
+  return context.get();
 }
 
-std::string sha256_hex(std::string_view data) {
+bool sha256_update(EVP_MD_CTX* context, const void* data, std::size_t size) noexcept {
+  return EVP_DigestUpdate(context, data, size) == 1;
+}
+
+// The lowercase hex SHA-256 of data, appended to out.
+void append_sha256_hex(std::string& out, std::string_view data) {
+  EVP_MD_CTX* const context = sha256_context();
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, sha256(), nullptr) != 1) {
+  if (context == nullptr || EVP_DigestInit_ex2(context, sha256(), nullptr) != 1 ||
+      !sha256_update(context, data.data(), data.size()) ||
+      EVP_DigestFinal_ex(context, digest.data(), &length) != 1) {
     std::abort();  // SHA-256 itself is broken: fail closed (as token.cpp)
   }
-  return hex(digest.data(), length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < length; ++i) {
+    const char pair[] = {kHex[digest[i] >> 4], kHex[digest[i] & 0xF]};
+    out.append(pair, sizeof pair);
+  }
 }
 
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
-};
-struct MacContextDeleter {
-  void operator()(EVP_MAC_CTX* context) const noexcept { EVP_MAC_CTX_free(context); }
-};
-using MacContext = std::unique_ptr<EVP_MAC_CTX, MacContextDeleter>;
+constexpr std::size_t kSha256Size = 32;
+constexpr std::size_t kSha256Block = 64;
 
-// An HMAC context with its digest set, made once: each signature duplicates
-// it and sets only the key, which skips the digest lookup.
-const EVP_MAC_CTX* hmac_sha256_template() noexcept {
-  static const MacContext context = [] {
-    const std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!mac) return MacContext();
-    MacContext made(EVP_MAC_CTX_new(mac.get()));
-    char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                                 OSSL_PARAM_construct_end()};
-    if (!made || EVP_MAC_CTX_set_params(made.get(), params) != 1) return MacContext();
-    return made;
-  }();
-  return context.get();
+// HMAC-SHA256 (RFC 2104: H((K ^ opad) || H((K ^ ipad) || message))) over the
+// thread's SHA-256 context. EVP_MAC's HMAC re-keys three digest contexts and
+// copies the key on every init, and a context keyed with an SK must not be
+// kept between requests; this needs no allocation and leaves nothing of the
+// key behind: the padded key is cleansed and the context reset. Checked
+// against every published vector (tests/cpp/request_signature_test.cpp).
+void hmac_sha256(std::string_view key, std::string_view message, std::array<unsigned char, kSha256Size>& mac) {
+  EVP_MD_CTX* const context = sha256_context();
+  std::array<unsigned char, kSha256Block> pad{};
+  unsigned int length = 0;
+  bool ok = context != nullptr;
+  if (ok && key.size() > kSha256Block) {  // a long key is hashed first (never an SK of ours)
+    ok = EVP_DigestInit_ex2(context, sha256(), nullptr) == 1 && sha256_update(context, key.data(), key.size()) &&
+         EVP_DigestFinal_ex(context, pad.data(), &length) == 1;
+  } else {
+    std::copy(key.begin(), key.end(), pad.begin());
+  }
+  for (unsigned char& byte : pad) byte ^= 0x36;
+  ok = ok && EVP_DigestInit_ex2(context, sha256(), nullptr) == 1 && sha256_update(context, pad.data(), pad.size()) &&
+       sha256_update(context, message.data(), message.size()) && EVP_DigestFinal_ex(context, mac.data(), &length) == 1;
+  for (unsigned char& byte : pad) byte ^= 0x36 ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex2(context, sha256(), nullptr) == 1 && sha256_update(context, pad.data(), pad.size()) &&
+       sha256_update(context, mac.data(), kSha256Size) && EVP_DigestFinal_ex(context, mac.data(), &length) == 1;
+  OPENSSL_cleanse(pad.data(), pad.size());
+  ok = ok && EVP_DigestInit_ex2(context, sha256(), nullptr) == 1;
+  // HMAC-SHA256 itself is broken: no signature can be judged; fail closed.
+  if (!ok || length != kSha256Size) std::abort();
 }
 
 // X-Sdk-Date, YYYYMMDDTHHMMSSZ (UTC), as Unix seconds; nothing unless it is
@@ -257,12 +298,29 @@ std::optional<std::string_view> header_value(const SignedRequest& request, std::
   return found;
 }
 
-std::string to_upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+void append_upper(std::string& out, std::string_view text) {
+  for (const char c : text) out.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c);
+}
+
+// canonical_uri, appended to `out` (the canonical request is built in one
+// buffer, without a string per part).
+void append_canonical_uri(std::string& out, std::string_view raw_path) {
+  std::string decoded;
+  std::string_view path = raw_path;
+  if (!is_plain(raw_path)) {
+    decoded = unquoted(raw_path);
+    path = decoded;
   }
-  return out;
+  const std::size_t begin = out.size();
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = path.find('/', start);
+    append_quoted(out, path.substr(start, slash - start));
+    if (slash == std::string_view::npos) break;
+    out.push_back('/');
+    start = slash + 1;
+  }
+  if (out.size() == begin || out.back() != '/') out.push_back('/');
 }
 
 }  // namespace
@@ -296,6 +354,7 @@ std::optional<Authorization> parse_authorization(std::string_view value) {
   if (signature->size() != kSignatureLength || !is_lower_hex(*signature)) return std::nullopt;
 
   Authorization parsed{std::string(*access), {}, std::string(*signature)};
+  parsed.signed_headers.reserve(8);  // the SDKs sign 4 to 6: one allocation, not one per doubling
   std::string_view names = *signed_headers;
   while (true) {
     const std::size_t end = names.find(';');
@@ -309,18 +368,9 @@ std::optional<Authorization> parse_authorization(std::string_view value) {
 }
 
 std::string canonical_uri(std::string_view raw_path) {
-  const std::string path = unquoted(raw_path);
   std::string out;
-  out.reserve(path.size() + 16);
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t slash = path.find('/', start);
-    append_quoted(out, std::string_view(path).substr(start, slash - start));
-    if (slash == std::string::npos) break;
-    out.push_back('/');
-    start = slash + 1;
-  }
-  if (out.empty() || out.back() != '/') out.push_back('/');
+  out.reserve(raw_path.size() + 16);
+  append_canonical_uri(out, raw_path);
   return out;
 }
 
@@ -350,21 +400,26 @@ std::string canonical_query(std::string_view raw_query) {
 
 std::optional<std::string> canonical_request(const SignedRequest& request, const Authorization& authorization,
                                              std::string_view payload_hash) {
-  std::string out = to_upper(request.method);
+  std::string out;
+  out.reserve(512);
+  append_upper(out, request.method);
   out.push_back('\n');
-  out.append(canonical_uri(request.raw_path)).push_back('\n');
-  out.append(canonical_query(request.raw_query)).push_back('\n');
-  std::string joined;
+  append_canonical_uri(out, request.raw_path);
+  out.push_back('\n');
+  if (!request.raw_query.empty()) out.append(canonical_query(request.raw_query));
+  out.push_back('\n');
   for (const std::string& name : authorization.signed_headers) {
     bool repeated = false;
     const auto value = header_value(request, name, repeated);
     if (!value || repeated) return std::nullopt;
     out.append(name).append(":").append(trimmed(*value)).push_back('\n');
-    if (!joined.empty()) joined.push_back(';');
-    joined.append(name);
   }
   out.push_back('\n');
-  out.append(joined).push_back('\n');
+  for (const std::string& name : authorization.signed_headers) {
+    if (&name != &authorization.signed_headers.front()) out.push_back(';');
+    out.append(name);
+  }
+  out.push_back('\n');
   out.append(payload_hash);
   return out;
 }
@@ -409,53 +464,63 @@ std::variant<PendingSignature, SignatureRefusal> prepare(const SignedRequest& re
 
   // The Python signer: no body, the empty hash; else the header's value when
   // given (UNSIGNED-PAYLOAD), else the body's hash.
-  std::vector<std::string_view> payload_hashes;
+  std::array<std::string_view, 2> payload_hashes{};
+  std::size_t hash_count = 0;
   if (!has_body) {
-    payload_hashes.push_back(kEmptyHash);
+    payload_hashes[hash_count++] = kEmptyHash;
     // The Go signer reads the header first, even with no body.
-    if (!content_hash.empty() && content_hash != kEmptyHash) payload_hashes.push_back(content_hash);
+    if (!content_hash.empty() && content_hash != kEmptyHash) payload_hashes[hash_count++] = content_hash;
   } else {
-    payload_hashes.push_back(content_hash.empty() ? std::string_view(*request.body_sha256) : content_hash);
+    payload_hashes[hash_count++] = content_hash.empty() ? std::string_view(*request.body_sha256) : content_hash;
   }
 
   PendingSignature pending{std::move(authorization->access_key), std::move(authorization->signature), {}};
-  for (const std::string_view payload_hash : payload_hashes) {
+  pending.strings_to_sign.reserve(hash_count);
+  for (std::size_t i = 0; i < hash_count; ++i) {
+    const std::string_view payload_hash = payload_hashes[i];
     auto canonical = canonical_request(request, *authorization, payload_hash);
     if (!canonical) return SignatureRefusal::kMalformedRequest;
-    std::string to_sign(kAlgorithm);
-    to_sign.append("\n").append(date).append("\n").append(sha256_hex(*canonical));
+    std::string to_sign;
+    to_sign.reserve(kAlgorithm.size() + kDateLength + 2 + 64);
+    to_sign.append(kAlgorithm).append("\n").append(date).append("\n");
+    append_sha256_hex(to_sign, *canonical);
     pending.strings_to_sign.push_back(std::move(to_sign));
   }
   return pending;
 }
 
-std::string signature_hex(std::string_view secret_key, std::string_view string_to_sign) {
-  const EVP_MAC_CTX* prototype = hmac_sha256_template();
-  const MacContext context(prototype != nullptr ? EVP_MAC_CTX_dup(prototype) : nullptr);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  std::size_t length = 0;
-  if (!context ||
-      EVP_MAC_init(context.get(), reinterpret_cast<const unsigned char*>(secret_key.data()), secret_key.size(),
-                   nullptr) != 1 ||
-      EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(string_to_sign.data()),
-                     string_to_sign.size()) != 1 ||
-      EVP_MAC_final(context.get(), mac.data(), &length, mac.size()) != 1) {
-    // HMAC-SHA256 itself is broken: no signature can be judged; fail closed.
-    std::abort();
+namespace {
+
+// HMAC-SHA256(secret_key, string_to_sign) as lowercase hex, into `out`.
+void hmac_hex(std::string_view secret_key, std::string_view string_to_sign, std::array<char, 64>& out) {
+  std::array<unsigned char, kSha256Size> mac{};
+  hmac_sha256(secret_key, string_to_sign, mac);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < mac.size(); ++i) {
+    out[2 * i] = kHex[mac[i] >> 4];
+    out[2 * i + 1] = kHex[mac[i] & 0xF];
   }
-  std::string out = hex(mac.data(), length);
   OPENSSL_cleanse(mac.data(), mac.size());
-  return out;
+}
+
+}  // namespace
+
+std::string signature_hex(std::string_view secret_key, std::string_view string_to_sign) {
+  std::array<char, 64> computed{};
+  hmac_hex(secret_key, string_to_sign, computed);
+  return std::string(computed.data(), computed.size());
 }
 
 bool signature_matches(const PendingSignature& pending, std::string_view secret_key) {
   bool matched = false;
+  std::array<char, 64> computed{};
   for (const std::string& to_sign : pending.strings_to_sign) {
-    const std::string computed = signature_hex(secret_key, to_sign);
+    hmac_hex(secret_key, to_sign, computed);
     // Lengths are both 64 (the claimed one was checked when parsed).
     matched |= computed.size() == pending.claimed_signature.size() &&
                CRYPTO_memcmp(computed.data(), pending.claimed_signature.data(), computed.size()) == 0;
   }
+  OPENSSL_cleanse(computed.data(), computed.size());
   return matched;
 }
 

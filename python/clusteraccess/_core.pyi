@@ -5,7 +5,7 @@ the two.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final
 
@@ -213,14 +213,17 @@ class SignedRequest:
     """An HTTP request signed with an access key (SDK-HMAC-SHA256), every value exactly
     as received, for the core to verify: the method, the raw (percent-encoded) path
     without the query, the raw query string without '?', every header as received
-    (name, value) in order, and the lowercase hex SHA-256 of the body (None for no body)."""
+    (name, value) in order, and the lowercase hex SHA-256 of the body (None for no body).
+
+    Each text is taken as its UTF-8 bytes, or, given as bytes (what an ASGI server
+    hands over), as it is; the properties read them back as str."""
 
     def __init__(
         self,
-        method: str,
-        raw_path: str,
-        raw_query: str,
-        headers: list[tuple[str, str]],
+        method: str | bytes,
+        raw_path: str | bytes,
+        raw_query: str | bytes,
+        headers: Sequence[tuple[str | bytes, str | bytes]],
         body_sha256: str | None = None,
     ) -> None: ...
     @property

@@ -14,6 +14,9 @@ Every judgement is the core's (`Registry.api_register`, ``api_list``,
 HTTP into those calls and their answer, or their `ClusterAccessError`, back
 into HTTP. What it refuses itself is what cannot be handed over: a body that
 is not JSON (or too large to read), a limit or offset that is not a number.
+A request with an ``Authorization`` header is also handed over as the core
+verifies its signature (`signed_request`): for a registration with the
+SHA-256 of the body as read; the other routes read no body.
 
 Routes match the *raw* path, as the access-info endpoint does
 (clusteraccess.http_request): the id is percent-decoded once, ``%2F`` stays
@@ -22,6 +25,7 @@ inside it, and the core refuses it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, Protocol, runtime_checkable
@@ -31,9 +35,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Match, Route
 
-from ._core import ClusterAccessError, bad_parameter
+from ._core import ClusterAccessError, SignedRequest, bad_parameter
 from .endpoints import Service
-from .http_request import auth_token, content_type_is_json, page_parameters
+from .http_request import auth_token, content_type_is_json, page_parameters, signed_request
 from .http_response import JsonResponse, error_response
 from .service_logging import Scope
 
@@ -71,19 +75,27 @@ Endpoint = Callable[[Request], Awaitable[JsonResponse]]
 class ClusterApiRegistry(Protocol):
     """What the cluster API needs of a `Registry`."""
 
-    def api_register(self, token: Optional[str], body: object) -> dict[str, Any]:
+    def api_register(
+        self, token: Optional[str], body: object, *, signature: Optional[SignedRequest] = None
+    ) -> dict[str, Any]:
         """POST /v1/clusters with the decoded JSON body."""
 
-    def api_list(self, token: Optional[str], *, limit: int = -1, offset: int = 0) -> dict[str, Any]:
+    def api_list(
+        self, token: Optional[str], *, limit: int = -1, offset: int = 0, signature: Optional[SignedRequest] = None
+    ) -> dict[str, Any]:
         """GET /v1/clusters."""
 
-    def api_show(self, token: Optional[str], cluster_id: str) -> dict[str, Any]:
+    def api_show(
+        self, token: Optional[str], cluster_id: str, *, signature: Optional[SignedRequest] = None
+    ) -> dict[str, Any]:
         """GET /v1/clusters/{clusterid}."""
 
-    def api_delete(self, token: Optional[str], cluster_id: str) -> None:
+    def api_delete(self, token: Optional[str], cluster_id: str, *, signature: Optional[SignedRequest] = None) -> None:
         """DELETE /v1/clusters/{clusterid}."""
 
-    def api_reactivate(self, token: Optional[str], cluster_id: str) -> dict[str, Any]:
+    def api_reactivate(
+        self, token: Optional[str], cluster_id: str, *, signature: Optional[SignedRequest] = None
+    ) -> dict[str, Any]:
         """PUT /v1/clusters/{clusterid}/activation."""
 
 
@@ -145,11 +157,14 @@ class ClusterEndpoints:
         """POST /v1/clusters (register) and GET /v1/clusters (list)."""
         try:
             if request.method == "POST":
-                body = await _json_body(request)
-                uid = await run_in_threadpool(self.registry().api_register, _token(request), body)
+                raw = await _body(request)
+                body = _decoded(raw)
+                signature = signed_request(request.scope, hashlib.sha256(raw).hexdigest() if raw else None)
+                uid = await run_in_threadpool(self.registry().api_register, _token(request), body, signature=signature)
                 return _json(uid, 201)
             page = page_parameters(request.scope["query_string"])
-            return _json(await run_in_threadpool(self.registry().api_list, _token(request), **page))
+            list_clusters = self.registry().api_list
+            return _json(await run_in_threadpool(list_clusters, _token(request), signature=_signature(request), **page))
         except ClusterAccessError as error:
             return error_response(error, request.scope)
 
@@ -158,9 +173,10 @@ class ClusterEndpoints:
         cluster_id: str = request.path_params["clusterid"]
         try:
             if request.method == "DELETE":
-                await run_in_threadpool(self.registry().api_delete, _token(request), cluster_id)
+                delete = self.registry().api_delete
+                await run_in_threadpool(delete, _token(request), cluster_id, signature=_signature(request))
                 return JsonResponse(_DELETED)
-            return _json(self.registry().api_show(_token(request), cluster_id))
+            return _json(self.registry().api_show(_token(request), cluster_id, signature=_signature(request)))
         except ClusterAccessError as error:
             return error_response(error, request.scope)
 
@@ -168,26 +184,32 @@ class ClusterEndpoints:
         """PUT /v1/clusters/{clusterid}/activation."""
         cluster_id: str = request.path_params["clusterid"]
         try:
-            answer = await run_in_threadpool(self.registry().api_reactivate, _token(request), cluster_id)
+            reactivate = self.registry().api_reactivate
+            answer = await run_in_threadpool(reactivate, _token(request), cluster_id, signature=_signature(request))
             return _json(answer)
         except ClusterAccessError as error:
             return error_response(error, request.scope)
 
 
 def _token(request: Request) -> Optional[str]:
-    """The caller's credentials as received: today, the X-Auth-Token header."""
+    """The caller's X-Auth-Token header."""
     return auth_token(request.scope["headers"])
+
+
+def _signature(request: Request) -> Optional[SignedRequest]:
+    """The request as signed, for a route that reads no body; None without
+    an Authorization header."""
+    return signed_request(request.scope)
 
 
 def _json(document: object, status: int = 200) -> JsonResponse:
     return JsonResponse(json.dumps(document, separators=(",", ":")).encode(), status)
 
 
-async def _json_body(request: Request) -> object:
-    """The request's JSON body, decoded; 400 naming body when it is not
+async def _body(request: Request) -> bytes:
+    """The request's JSON body as received; 400 naming body when it is not
     declared application/json (the SDK's generated register_cluster sends a
-    form, which cannot carry the nested registration), over MAX_BODY_BYTES,
-    or not JSON. The value, whatever its type, is the core's to judge."""
+    form, which cannot carry the nested registration) or over MAX_BODY_BYTES."""
     headers = request.scope["headers"]
     if not content_type_is_json(headers):
         raise bad_parameter("body", _NOT_JSON)
@@ -201,7 +223,13 @@ async def _json_body(request: Request) -> object:
         if size > MAX_BODY_BYTES:
             raise bad_parameter("body", _TOO_LARGE)
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decoded(body: bytes) -> object:
+    """The JSON value of body; 400 naming body when it is not JSON. The
+    value, whatever its type, is the core's to judge."""
     try:
-        return json.loads(b"".join(chunks))
+        return json.loads(body)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise bad_parameter("body", _UNREADABLE) from None

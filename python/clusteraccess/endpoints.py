@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Optional, Protocol, Tuple
+from typing import Any, Optional, Protocol, Tuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Receive, Send
 
-from ._core import DOWNLOADED, ClusterAccessError, Delivery, RequestAbandonedError
-from .http_request import auth_token, cluster_id_from_raw_path, query_parameters
+from ._core import DOWNLOADED, ClusterAccessError, Delivery, RequestAbandonedError, SignedRequest
+from .http_request import auth_token, cluster_id_from_raw_path, query_parameters, signed_request
 from .http_response import DOWNLOADED_BODY, JsonResponse, error_response
 from .service_logging import SCOPE_OUTCOME, Scope
 
@@ -65,6 +65,7 @@ class AccessInfoRegistry(Protocol):
         *,
         vpcendpoint: Optional[str] = None,
         region: Optional[str] = None,
+        signature: Optional[SignedRequest] = None,
     ) -> Tuple[Optional[list[str]], str]:
         """Rules 1-5 without issuing: raises the rejection, or returns
         (["Downloaded"] or None for an admitted first download, principal)."""
@@ -76,6 +77,7 @@ class AccessInfoRegistry(Protocol):
         *,
         vpcendpoint: Optional[str] = None,
         region: Optional[str] = None,
+        signature: Optional[SignedRequest] = None,
         delivery: Optional[Delivery] = None,
     ) -> list[str]:
         """The rules of the endpoint, issuing a first download; raises `ClusterAccessError`."""
@@ -177,8 +179,15 @@ class AccessInfoEndpoint:
             return None
         service = self.service
         try:
-            parameters = query_parameters(scope["query_string"])
+            parameters: dict[str, Any] = query_parameters(scope["query_string"])
             token = auth_token(scope["headers"])
+            # Only a request with an Authorization header is handed over as
+            # signed, with no body (this GET reads none); the core judges the
+            # token and the signature (docs/contract.md, AK/SK). Without the
+            # header nothing more is built: the hot path stays as it was.
+            signature = signed_request(scope)
+            if signature is not None:
+                parameters["signature"] = signature
             registry = service.registry_or_fail()
             documents, scope[SCOPE_PRINCIPAL] = registry.judge_access_info(cluster_id, token, **parameters)
             if documents is None:
@@ -193,7 +202,7 @@ async def _first_download(
     registry: AccessInfoRegistry,
     cluster_id: str,
     token: Optional[str],
-    parameters: dict[str, str],
+    parameters: dict[str, Any],
     scope: Scope,
     receive: Optional[Receive],
 ) -> JsonResponse:

@@ -8,17 +8,21 @@ percent-decoded once, so
 reach the core and are refused there. Bytes that are not UTF-8 are decoded
 with U+FFFD, which no id, token, address or region contains, so the core
 refuses them as well (docs/contract.md).
+
+A request with an ``Authorization`` header is handed to the core as a
+`SignedRequest` (`signed_request`) made of what was received, byte for byte:
+the core canonicalises and verifies (docs/contract.md, AK/SK).
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
-from typing import Optional, Tuple
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
-from ._core import bad_parameter
+from ._core import SignedRequest, bad_parameter
 
 __all__ = [
     "auth_token",
@@ -30,6 +34,7 @@ __all__ = [
     "query_parameters",
     "request_id",
     "resource_id_from_raw_path",
+    "signed_request",
 ]
 
 _PATH_PREFIX = b"/v1/clusters/"
@@ -161,6 +166,29 @@ def auth_token(headers: Iterable[Tuple[bytes, bytes]]) -> Optional[str]:
     if not values:
         return None
     return b", ".join(values).decode("latin-1")
+
+
+def signed_request(scope: Any, body_sha256: Optional[str] = None) -> Optional[SignedRequest]:
+    """The request of an ASGI scope as the core verifies a signature over it,
+    or None when it carries no ``Authorization`` header (then no signature is
+    judged, and nothing is built).
+
+    Everything is handed over as the server received it, as bytes (the core
+    reads header values as the UTF-8 bytes the SDKs send; decoding them here
+    and encoding them again could change them): the method, the raw path
+    (still percent-encoded), the raw query string, every header in the order
+    received (the server lowercased the names; the core compares them
+    ignoring case), and body_sha256, the hex SHA-256 of the body the
+    endpoint read (None for no body).
+    """
+    headers: Sequence[Tuple[bytes, bytes]] = scope["headers"]
+    for name, _ in headers:
+        if name == b"authorization":
+            break
+    else:
+        return None
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    return SignedRequest(scope["method"], raw_path, scope["query_string"], headers, body_sha256)
 
 
 def request_id(headers: Iterable[Tuple[bytes, bytes]]) -> bytes:

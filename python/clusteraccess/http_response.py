@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 from starlette.responses import Response
 
 from ._core import DOWNLOADED, ClusterAccessError, error_body
-from .service_logging import SCOPE_OUTCOME, Scope
+from .service_logging import SCOPE_DETAIL, SCOPE_OUTCOME, Scope
 
 __all__ = ["DOWNLOADED_BODY", "JsonResponse", "ServiceResponse", "TextResponse", "error_response", "response_bytes"]
 
@@ -67,8 +67,11 @@ def error_response(
     error: ClusterAccessError, scope: Scope, *, status: Optional[int] = None, headers: Sequence[Header] = ()
 ) -> JsonResponse:
     """The answer to `error`: its body as the core writes it, with its status
-    (or `status`); the error code becomes the request's logged outcome."""
+    (or `status`); the error code becomes the request's logged outcome, and
+    its log_detail (why a signature was refused), if any, the logged detail."""
     scope[SCOPE_OUTCOME] = error.code
+    if error.log_detail:
+        scope[SCOPE_DETAIL] = error.log_detail
     return JsonResponse(error_body(error), error.status if status is None else status, headers)
 
 

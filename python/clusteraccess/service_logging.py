@@ -3,7 +3,9 @@
 Every line the service writes is one JSON object. The access log writes one
 line per request -- the client's address, never the token, never a
 signature, never the query string -- in batches, off the request's own path
-(see `AccessLog`).
+(see `AccessLog`). A refused signed request's line also says which check
+refused it (``detail``: the core's `ClusterAccessError.log_detail`, which
+names the check and the AK, never the signature, the SK or a token).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, Optional, TextIO, Tuple
 
-__all__ = ["SCOPE_OUTCOME", "SCOPE_PRINCIPAL", "AccessLog", "JsonFormatter", "Scope", "log_config"]
+__all__ = ["SCOPE_DETAIL", "SCOPE_OUTCOME", "SCOPE_PRINCIPAL", "AccessLog", "JsonFormatter", "Scope", "log_config"]
 
 Scope = MutableMapping[str, Any]
 
@@ -27,6 +29,10 @@ SCOPE_OUTCOME = "clusteraccess.outcome"
 # The ASGI scope key under which the service notes who made a request (the
 # principal its credential belongs to, once known) for the access log.
 SCOPE_PRINCIPAL = "clusteraccess.principal"
+# The ASGI scope key under which the service notes why the core refused a
+# request, when the core says (a refused signature): the access log's
+# "detail", for the operator only, never in the answer.
+SCOPE_DETAIL = "clusteraccess.detail"
 
 _MAX_LOGGED_PATH = 512
 _NEEDS_JSON_ESCAPE = re.compile(rb'["\\\x00-\x1f\x7f-\xff]')
@@ -61,7 +67,7 @@ def _timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
-_Entry = Tuple[float, str, str, bytes, int, float, str, Any, Optional[str]]
+_Entry = Tuple[float, str, str, bytes, int, float, str, Any, Optional[str], Optional[str]]
 
 
 class AccessLog:
@@ -103,6 +109,7 @@ class AccessLog:
                 outcome,
                 scope.get("client"),
                 scope.get(SCOPE_PRINCIPAL),
+                scope.get(SCOPE_DETAIL),
             )
         )
         if len(pending) == 1:
@@ -132,10 +139,12 @@ class AccessLog:
         outcome: str,
         client: Any,
         principal: Optional[str],
+        detail: Optional[str],
     ) -> str:
         # request_id, method and outcome are ASCII tokens (our own, or checked
         # by the HTTP parser), the client's address comes from the socket; the
-        # path and the principal are JSON-escaped.
+        # path, the principal and the detail are JSON-escaped. The detail is
+        # there only when the core gave one (a refused signature).
         raw_path = raw_path[:_MAX_LOGGED_PATH]
         if _NEEDS_JSON_ESCAPE.search(raw_path):
             path = json.dumps(raw_path.decode("latin-1"))
@@ -145,7 +154,8 @@ class AccessLog:
             f'{{"ts":"{self._timestamp(now)}","level":"info","logger":"clusteraccess.access",'
             f'"request_id":"{request_id}","method":"{method}","path":{path},'
             f'"status":{status},"duration_ms":{duration * 1000:.3f},"outcome":"{outcome}",'
-            f'"client":{_client_text(client)},"principal":{"null" if principal is None else json.dumps(principal)}}}\n'
+            f'"client":{_client_text(client)},"principal":{"null" if principal is None else json.dumps(principal)}'
+            f'{_detail_text(detail)}}}\n'
         )
 
     def _timestamp(self, now: float) -> str:
@@ -154,6 +164,11 @@ class AccessLog:
             self._second = second
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return f"{self._second_text}.{int(now * 1000) % 1000:03d}Z"
+
+
+def _detail_text(detail: Optional[str]) -> str:
+    """The line's ',"detail":...' member, or "" when there is no detail."""
+    return f',"detail":{json.dumps(detail)}' if detail else ""
 
 
 def _client_text(client: Any) -> str:

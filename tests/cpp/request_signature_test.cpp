@@ -512,5 +512,35 @@ TEST(AccessKeys, CreateListRevoke) {
   EXPECT_EQ(testing::error_of([&] { registry.create_access_key("", std::chrono::seconds(1)); }).http_status(), 400);
 }
 
+// The opened SKs are cached (access_keys.hpp): a key verified a moment ago
+// is refused as soon as it is revoked, and more keys than the cache holds
+// all keep verifying (an evicted SK is opened again).
+TEST(SignedAccessInfo, CachedSecretsNeverOutliveRevocationAndEvictionOnlyCostsAnOpening) {
+  ManualClock clock(kPythonFixtureTime);
+  RegistryOptions options;
+  options.clock = clock.function();
+  Registry registry(":memory:", options);
+  const auto listed = [&](const NewAccessKey& key) {
+    SignedRequest request{"GET", "/v1/clusters", "", {{"Host", "ucs.example.com"}}, std::nullopt};
+    sign(request, key, "20200608T023900Z");
+    try {
+      registry.list_clusters(Credentials{std::nullopt, request});
+      return std::string("listed");
+    } catch (const Error& error) {
+      return error.log_detail();
+    }
+  };
+  std::vector<NewAccessKey> keys;
+  for (std::size_t i = 0; i < 300; ++i) keys.push_back(registry.create_access_key("alice", std::chrono::hours(1)));
+  for (const NewAccessKey& key : keys) ASSERT_EQ(listed(key), "listed");
+  for (const NewAccessKey& key : keys) ASSERT_EQ(listed(key), "listed");
+
+  const NewAccessKey& revoked = keys.back();
+  ASSERT_EQ(listed(revoked), "listed");  // its SK is cached now
+  registry.revoke_access_key(revoked.access_key);
+  EXPECT_EQ(listed(revoked), "signature: revoked access key (access key " + revoked.access_key + ")");
+  EXPECT_EQ(listed(keys.front()), "listed");
+}
+
 }  // namespace
 }  // namespace clusteraccess

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import http.client
+import importlib
+import ipaddress
 import json
 import os
 import signal
@@ -269,3 +271,93 @@ def serve(tmp_path: Path, python_env: dict[str, str]) -> Iterator[Callable[..., 
     yield start
     for server in servers:
         server.stop()
+
+
+# --- the cloud's SDK as a client (test_sdk_client.py, test_sdk_aksk.py) ---------
+
+
+@dataclass(frozen=True)
+class Sdk:
+    """The SDK's modules, imported with HOME in a temporary directory."""
+
+    ucs: Any  # huaweicloudsdkucs.v1
+    core_exceptions: Any  # huaweicloudsdkcore.exceptions.exceptions
+    GlobalCredentials: Any
+    BasicCredentials: Any
+    ClientBuilder: Any  # huaweicloudsdkcore.client.ClientBuilder
+    HttpHandler: Any  # huaweicloudsdkcore.http.http_handler.HttpHandler
+    HttpConfig: Any
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def sdk_modules(tmp_path_factory: pytest.TempPathFactory) -> Sdk:
+    """The SDK, imported once (a module is imported once per process) with
+    HOME in a temporary directory: the import writes ~/.huaweicloud/application_id."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        ucs = importlib.import_module("huaweicloudsdkucs.v1")
+        exceptions = importlib.import_module("huaweicloudsdkcore.exceptions.exceptions")
+        credentials = importlib.import_module("huaweicloudsdkcore.auth.credentials")
+        client = importlib.import_module("huaweicloudsdkcore.client")
+        http_handler = importlib.import_module("huaweicloudsdkcore.http.http_handler")
+        http_config = importlib.import_module("huaweicloudsdkcore.http.http_config")
+    return Sdk(ucs, exceptions, credentials.GlobalCredentials, credentials.BasicCredentials, client.ClientBuilder,
+               http_handler.HttpHandler, http_config.HttpConfig, home)
+
+
+@pytest.fixture(scope="module")
+def sdk(sdk_modules: Sdk) -> Iterator[Sdk]:
+    """The SDK, with HOME pointed at its temporary directory while the module's tests run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(sdk_modules.home))
+        yield sdk_modules
+
+
+def _is_loopback(host: object) -> bool:
+    if host in ("localhost", b"localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host if isinstance(host, str) else str(host)).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Records (and refuses) every connection and name lookup beyond loopback.
+
+    The SDK turns connection errors into its own exceptions, so the refusals
+    are also checked after the test, whatever it caught."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    attempts: list[str] = []
+    connect = socket.socket.connect
+    connect_ex = socket.socket.connect_ex
+    getaddrinfo = socket.getaddrinfo
+
+    def checked(address: Any) -> None:
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            attempts.append(repr(address))
+            raise OSError(f"test: connection beyond loopback refused: {address!r}")
+
+    def guarded_connect(self: socket.socket, address: Any) -> None:
+        checked(address)
+        connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
+        checked(address)
+        return connect_ex(self, address)
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None and not _is_loopback(host):
+            attempts.append(f"lookup {host!r}")
+            raise socket.gaierror(f"test: name lookup beyond loopback refused: {host!r}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    yield attempts
+    assert attempts == [], f"the test tried to reach beyond loopback: {attempts}"

@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 from starlette.applications import Starlette
 
-from clusteraccess import ClusterAccessError, Delivery, InternalError
+from clusteraccess import ClusterAccessError, Delivery, InternalError, SignedRequest
 from clusteraccess.service import (
     auth_token,
     cluster_id_from_raw_path,
@@ -55,7 +55,13 @@ class FakeRegistry:
             raise self.answer
 
     def judge_access_info(
-        self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None, region: Optional[str] = None
+        self,
+        cluster_id: str,
+        token: Optional[str],
+        *,
+        vpcendpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        signature: Optional[SignedRequest] = None,
     ) -> tuple[Optional[list[str]], str]:
         self._called("judge_access_info", cluster_id, token, vpcendpoint, region)
         if self.answer == ["Downloaded"] or self.issued:
@@ -69,6 +75,7 @@ class FakeRegistry:
         *,
         vpcendpoint: Optional[str] = None,
         region: Optional[str] = None,
+        signature: Optional[SignedRequest] = None,
         delivery: Optional[Delivery] = None,
     ) -> list[str]:
         self._called("access_info", cluster_id, token, vpcendpoint, region)

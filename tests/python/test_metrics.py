@@ -127,13 +127,14 @@ class FailingRegistry:
 
     def judge_access_info(
         self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None,
-        region: Optional[str] = None,
+        region: Optional[str] = None, signature: Optional[clusteraccess.SignedRequest] = None,
     ) -> tuple[Optional[list[str]], str]:
         raise clusteraccess.internal_error()
 
     def access_info(
         self, cluster_id: str, token: Optional[str], *, vpcendpoint: Optional[str] = None,
-        region: Optional[str] = None, delivery: Optional[clusteraccess.Delivery] = None,
+        region: Optional[str] = None, signature: Optional[clusteraccess.SignedRequest] = None,
+        delivery: Optional[clusteraccess.Delivery] = None,
     ) -> list[str]:
         raise clusteraccess.internal_error()
 

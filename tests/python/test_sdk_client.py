@@ -8,7 +8,8 @@ AK, an SK and a domain id (so it never asks IAM for one, nor the metadata
 service for keys) and `.with_endpoints` (no region, so no IAM call at build
 time). A fixture fails the test on any connection or name lookup beyond
 loopback, and the SDK is imported with HOME pointed at a temporary directory
-(its import writes ~/.huaweicloud/application_id).
+(its import writes ~/.huaweicloud/application_id); both fixtures live in
+conftest.py, shared with test_sdk_aksk.py.
 
 The token rides as X-Auth-Token, added through each call's invoker; the AK/SK
 signature the SDK adds is not what authenticates these calls.
@@ -16,12 +17,7 @@ signature the SDK adds is not what authenticates these calls.
 
 from __future__ import annotations
 
-import importlib
-import ipaddress
-import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,82 +25,13 @@ import pytest
 from clusteraccess import DOWNLOADED
 
 if TYPE_CHECKING:
-    from conftest import Installation, Manifest, RunningServer
+    from conftest import Installation, Manifest, RunningServer, Sdk
 
 FORBIDDEN = "UCS.01000004"
 BAD_PARAMETER = "UCS.01000011"
 CLUSTER_FORBIDDEN = "Request forbidden: the cluster does not exist or you are not allowed to query it"
 
-
-@dataclass(frozen=True)
-class Sdk:
-    """The SDK's modules, imported with HOME in a temporary directory."""
-
-    ucs: Any  # huaweicloudsdkucs.v1
-    core_exceptions: Any  # huaweicloudsdkcore.exceptions.exceptions
-    GlobalCredentials: Any
-    HttpConfig: Any
-    home: Path
-
-
-@pytest.fixture(scope="module")
-def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sdk]:
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        ucs = importlib.import_module("huaweicloudsdkucs.v1")
-        exceptions = importlib.import_module("huaweicloudsdkcore.exceptions.exceptions")
-        credentials = importlib.import_module("huaweicloudsdkcore.auth.credentials")
-        http_config = importlib.import_module("huaweicloudsdkcore.http.http_config")
-        yield Sdk(ucs, exceptions, credentials.GlobalCredentials, http_config.HttpConfig, home)
-
-
-def _is_loopback(host: object) -> bool:
-    if host in ("localhost", b"localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host if isinstance(host, str) else str(host)).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Records (and refuses) every connection and name lookup beyond loopback.
-
-    The SDK turns connection errors into its own exceptions, so the refusals
-    are also checked after the test, whatever it caught."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    attempts: list[str] = []
-    connect = socket.socket.connect
-    connect_ex = socket.socket.connect_ex
-    getaddrinfo = socket.getaddrinfo
-
-    def checked(address: Any) -> None:
-        if isinstance(address, tuple) and not _is_loopback(address[0]):
-            attempts.append(repr(address))
-            raise OSError(f"test: connection beyond loopback refused: {address!r}")
-
-    def guarded_connect(self: socket.socket, address: Any) -> None:
-        checked(address)
-        connect(self, address)
-
-    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
-        checked(address)
-        return connect_ex(self, address)
-
-    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host is not None and not _is_loopback(host):
-            attempts.append(f"lookup {host!r}")
-            raise socket.gaierror(f"test: name lookup beyond loopback refused: {host!r}")
-        return getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    yield attempts
-    assert attempts == [], f"the test tried to reach beyond loopback: {attempts}"
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 class Caller:
