@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "clusteraccess/registry_options.hpp"
 #include "postgres.hpp"
 #include "postgres_store.hpp"
 #include "sqlite_store.hpp"
@@ -48,9 +49,10 @@ inline std::string with_parameter(const std::string& uri, const std::string& par
 /// through search_path), dropped at the end.
 class TestLocation {
  public:
-  explicit TestLocation(std::string backend) : backend_(std::move(backend)) {
+  /// `in_memory`: SQLite's ":memory:" rather than a file.
+  explicit TestLocation(std::string backend, bool in_memory = false) : backend_(std::move(backend)) {
     if (backend_ == "sqlite") {
-      location_ = dir_.file("state.db");
+      location_ = in_memory ? ":memory:" : dir_.file("state.db");
       return;
     }
     schema_ = "t_" + random_suffix();
@@ -76,6 +78,13 @@ class TestLocation {
   const std::string& location() const noexcept { return location_; }
   /// A directory for other files (a master key).
   const TempDir& dir() const noexcept { return dir_; }
+
+  /// `options` for a Registry on this location: a PostgreSQL registry needs
+  /// its master key file named.
+  RegistryOptions registry_options(RegistryOptions options = {}) const {
+    if (is_postgres() && options.master_key_file.empty()) options.master_key_file = dir_.file("master.key");
+    return options;
+  }
 
   /// A new store on this location.
   std::unique_ptr<Store> open(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
