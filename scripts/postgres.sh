@@ -9,6 +9,10 @@
 #   scripts/postgres.sh env DIR     prints `export CLUSTERACCESS_TEST_POSTGRES=<uri>`
 #   scripts/postgres.sh stop DIR    stops the cluster (fast shutdown) and
 #                                   removes DIR
+#   scripts/postgres.sh crash DIR   stops the server at once, as a crash would
+#                                   (pg_ctl -m immediate: no checkpoint)
+#   scripts/postgres.sh resume DIR  starts the server of DIR again (it
+#                                   recovers from its write-ahead log)
 # initdb refuses to run as root: as root, the cluster belongs to the
 # `postgres` user (created by the Debian package). fsync stays on: durability
 # is part of the contract (docs/contract.md, Storage backends).
@@ -18,7 +22,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 DATABASE=clusteraccess_test
 ROLE=clusteraccess
 
-usage() { echo "usage: $0 start|stop|env DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|env|crash|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 command=$1
 dir=$2
@@ -59,6 +63,12 @@ CONF
       as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null || true
     fi
     rm -rf "$dir"
+    ;;
+  crash)
+    as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null
+    ;;
+  resume)
+    as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
     ;;
   *) usage ;;
 esac

@@ -85,6 +85,14 @@ def validate_cluster_id(text: str) -> str:
 def new_cluster_id() -> str:
     """A new random (version 4) cluster id."""
 
+def migrate_registry(source: str, target: str) -> list[tuple[str, int, str]]:
+    """Copies the SQLite registry file source into an empty PostgreSQL
+    registry at the URI target (postgresql://...), verifies the copy (rows and
+    a SHA-256 content digest per table, read back from the target) and
+    returns (table, rows, digest) per table. The CA key is copied sealed: the
+    target opens with the source's master key file. Raises ConflictError
+    when the target holds data, NotFoundError when source does not exist."""
+
 class Cluster:
     """A registered cluster. Times are Unix seconds."""
 

@@ -11,5 +11,6 @@
 #include "clusteraccess/error.hpp"
 #include "clusteraccess/installation.hpp"
 #include "clusteraccess/lifecycle_event.hpp"
+#include "clusteraccess/migration.hpp"
 #include "clusteraccess/registry.hpp"
 #include "clusteraccess/registry_options.hpp"
