@@ -229,7 +229,9 @@ class Registry:
         master_key_file: str | os.PathLike[str] | None = None,
         connection_window_seconds: int = 1800,
     ) -> None:
-        """Opens (creating it 0600, with its CA, on first use) the registry at path.
+        """Opens (creating it 0600, with its CA, on first use) the registry at path,
+        or in the PostgreSQL database of a postgresql:// URI (docs/postgres.md; then
+        master_key_file is required).
 
         The CA key is stored sealed under the 32-byte master key in
         master_key_file (default: path + ".key"), created 0600 with a new
