@@ -9,6 +9,10 @@
 //   repeat/bad_id/N      a valid token, a cluster id that is no k8s-uuid: 400
 //   repeat/bad_token/N   an unknown token: 403
 //   repeat/no_grant/N    a live token of a principal without a grant: 403
+//   repeat/downloaded_signed/N  repeat/downloaded signed with an access key
+//                        of alice (SDK-HMAC-SHA256, the headers the Python
+//                        SDK signs) instead of a token: the same answer
+//                        after the verifier's work
 //                        (each also as .../try: through try_access_info,
 //                        which returns the Error instead of throwing it)
 //   issue/N              first downloads: key, certificate, manifest and the
@@ -53,6 +57,8 @@
 #include <vector>
 
 #include <clusteraccess/clusteraccess.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "bench_support.hpp"
 
@@ -102,6 +108,7 @@ struct Workload {
   std::vector<ca::AccessRequest> bad_token;
   std::vector<ca::AccessRequest> no_grant;
   std::vector<ca::AccessRequest> fresh;  // not yet downloaded, shuffled; used up once each
+  ca::NewAccessKey alice_key;  // signs repeat/downloaded_signed
   std::atomic<std::size_t> next_fresh{0};
 };
 
@@ -197,6 +204,7 @@ Workload& workload(long clusters) {
     registry.set_public_endpoint("proxy.example.com", 30123);
     alice = registry.create_token("alice", std::chrono::hours(24 * 30));
     mallory = registry.create_token("mallory", std::chrono::hours(24 * 30));
+    w.alice_key = registry.create_access_key("alice", std::chrono::hours(24 * 30));
   }
   std::vector<ca::ClusterId> ids;
   ids.reserve(static_cast<std::size_t>(clusters));
@@ -254,9 +262,66 @@ Workload& workload(long clusters) {
   return w;
 }
 
+// ---- a client's signer (SDK-HMAC-SHA256), for repeat/downloaded_signed --------
+
+std::string hex(const unsigned char* data, unsigned int size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out.push_back(kHex[data[i] >> 4]);
+    out.push_back(kHex[data[i] & 0xF]);
+  }
+  return out;
+}
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  return hex(digest, size);
+}
+
+// `request` (a token request of repeat/downloaded) as the Python SDK sends it,
+// signed now: Content-Type, Host, User-Agent and X-Sdk-Date signed, no body.
+// The path of a cluster id needs no percent-encoding.
+ca::AccessRequest signed_request(const ca::AccessRequest& request, const ca::NewAccessKey& key) {
+  char date[17];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string path = "/v1/clusters/" + request.cluster_id + "/accessinfo";
+  const std::string host = "ucs.example.com:8443";
+  const std::string agent = "huaweicloud-usdk-python/3.0; os/Linux python/3.11.7 impl/CPython";
+  const std::string canonical = "GET\n" + path + "/\n\ncontent-type:application/json\nhost:" + host +
+                                "\nuser-agent:" + agent + "\nx-sdk-date:" + date +
+                                "\n\ncontent-type;host;user-agent;x-sdk-date\n" + sha256_hex("");
+  const std::string to_sign = std::string("SDK-HMAC-SHA256\n") + date + "\n" + sha256_hex(canonical);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.secret_key.data(), static_cast<int>(key.secret_key.size()),
+       reinterpret_cast<const unsigned char*>(to_sign.data()), to_sign.size(), mac, &size);
+  ca::AccessRequest out{request.cluster_id, std::nullopt, std::nullopt, std::nullopt};
+  out.signature = ca::SignedRequest{
+      "GET",
+      path,
+      "",
+      {{"Host", host},
+       {"User-Agent", agent},
+       {"Content-Type", "application/json"},
+       {"X-Sdk-Date", date},
+       {"Accept-Encoding", "gzip, deflate"},
+       {"Accept", "*/*"},
+       {"Connection", "keep-alive"},
+       {"Authorization", "SDK-HMAC-SHA256 Access=" + key.access_key +
+                             ", SignedHeaders=content-type;host;user-agent;x-sdk-date, Signature=" + hex(mac, size)}},
+      std::nullopt};
+  return out;
+}
+
 // ---- benchmarks ----------------------------------------------------------------
 
-enum class Path { kDownloaded, kDownloadedUniform, kBadId, kBadToken, kNoGrant };
+enum class Path { kDownloaded, kDownloadedUniform, kBadId, kBadToken, kNoGrant, kDownloadedSigned };
 
 // `api`: Registry::access_info (throws the Error of a rejected request) or
 // Registry::try_access_info (returns it).
@@ -264,12 +329,19 @@ enum class Api { kThrowing, kReturning };
 
 void BM_Repeat(benchmark::State& state, long clusters, Path path, Api api) {
   Workload& w = workload(clusters);
+  // Signed now, before the timing: X-Sdk-Date must be within 15 minutes.
+  std::vector<ca::AccessRequest> signed_requests;
+  if (path == Path::kDownloadedSigned) {
+    for (const auto& request : w.downloaded) signed_requests.push_back(signed_request(request, w.alice_key));
+  }
   const std::vector<ca::AccessRequest>& requests = path == Path::kDownloaded          ? w.downloaded
                                                    : path == Path::kDownloadedUniform ? w.downloaded_uniform
                                                    : path == Path::kBadId             ? w.bad_id
                                                    : path == Path::kBadToken          ? w.bad_token
+                                                   : path == Path::kDownloadedSigned  ? signed_requests
                                                                                       : w.no_grant;
-  const bool succeeds = path == Path::kDownloaded || path == Path::kDownloadedUniform;
+  const bool succeeds =
+      path == Path::kDownloaded || path == Path::kDownloadedUniform || path == Path::kDownloadedSigned;
   Latencies latencies(state);
   std::size_t next = 0;
   long failures = 0;
@@ -418,7 +490,8 @@ int main(int argc, char** argv) {
                                                   {"repeat/downloaded_uniform", Path::kDownloadedUniform},
                                                   {"repeat/bad_id", Path::kBadId},
                                                   {"repeat/bad_token", Path::kBadToken},
-                                                  {"repeat/no_grant", Path::kNoGrant}};
+                                                  {"repeat/no_grant", Path::kNoGrant},
+                                                  {"repeat/downloaded_signed", Path::kDownloadedSigned}};
     for (const auto& [name, path] : paths) {
       benchmark::RegisterBenchmark((name + suffix).c_str(), BM_Repeat, n, path, Api::kThrowing)
           ->Unit(benchmark::kMicrosecond);

@@ -28,6 +28,7 @@ from typing import Optional, Tuple, TypeGuard
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 DOWNLOADED = "Downloaded"
@@ -169,12 +170,17 @@ class PeerService:
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute("PRAGMA foreign_keys = ON")
-        cert_pem, key_pem = self.db.execute(
-            "SELECT certificate_pem, private_key_pem FROM certificate_authority"
+        cert_pem, sealed_key = self.db.execute(
+            "SELECT certificate_pem, private_key FROM certificate_authority"
         ).fetchone()
         self.ca_pem = cert_pem.encode()
         self.ca_cert = x509.load_pem_x509_certificate(self.ca_pem)
-        ca_key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        # Sealed as the library seals it: AES-256-GCM under the master key file
+        # next to the registry (a format byte, the nonce, ciphertext and tag).
+        with open(path + ".key", "rb") as key_file:
+            master_key = key_file.read()
+        key_pem = AESGCM(master_key).decrypt(sealed_key[1:13], sealed_key[13:], b"clusteraccess:certificate_authority:1")
+        ca_key = serialization.load_pem_private_key(key_pem, password=None)
         if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
             raise TypeError("the registry's CA key is not an EC key")
         self.ca_key = ca_key

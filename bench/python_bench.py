@@ -131,8 +131,9 @@ def main() -> int:
 
     wl = workload.make_registry(core, library_path, args.clusters)
     workload.checkpoint(library_path)
-    shutil.copyfile(library_path, peer_path)
-    os.chmod(peer_path, 0o600)
+    for suffix in ("", ".key"):  # the registry, and the master key its CA key is sealed under
+        shutil.copyfile(library_path + suffix, peer_path + suffix)
+        os.chmod(peer_path + suffix, 0o600)
 
     rng = random.Random(7)
     picks = [rng.choice(wl.downloaded) for _ in range(min(65536, max(4096, len(wl.downloaded))))]

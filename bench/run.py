@@ -13,6 +13,8 @@ Programs (all in bench/):
   component_bench   pieces of a first download timed alone
   library_bench     the library through its C++ API, at 1K and 1M clusters, and
                     the floor of a repeat request (a bare SQLite point SELECT)
+  cluster_api_bench the cluster API (show, a list page) at 1K and 1M clusters,
+                    and an activation against a first download plus a commit
   python_bench.py   the library through the Python module, and the peer
   http_bench.py     the HTTP service under wrk, and a trivial endpoint
   postgres_bench    the library on PostgreSQL (Unix socket, fsync on) next to
@@ -163,6 +165,28 @@ def issue_ratios(issue: dict[str, Any], crypto: dict[str, Any]) -> tuple[float, 
             ceiling_cpu / fig(issue, "cpu_us"))
 
 
+def cluster_api_rows(t: Table, api: dict[str, Any], small: int, large: int) -> None:
+    """Section 7: show and a list page at both sizes; activation against a first download."""
+    t.section("7. Cluster API and lifecycle (C++; the caller holds 1,000 grants at every size)")
+    for key, label in (("show", "show_cluster"), ("list", "list_clusters, a page of 100")):
+        base = api[f"{key}/{small}"]
+        for n in (small, large):
+            entry = api[f"{key}/{n}"]
+            ratio = fig(entry, "p50_us") / fig(base, "p50_us")
+            if n == small:
+                t.row(f"{label} @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"), fig(entry, "p99_us"),
+                      "1.00x latency")
+            else:
+                t.row(f"{label} @ {n:,}", fig(entry, "items_per_second"), fig(entry, "p50_us"), fig(entry, "p99_us"),
+                      f"{ratio:.2f}x latency (p50)", "<= 1.3x the 1K latency", ratio <= 1.3)
+    cycle = api[f"lifecycle/{small}"]
+    again_p50, first_p50 = fig(cycle, "activation_p50_us"), fig(cycle, "first_plus_commit_p50_us")
+    t.row("activation, then the new first download", 1e6 / fig(cycle, "activation_mean_us"), again_p50,
+          fig(cycle, "activation_p99_us"), f"{again_p50 / first_p50:.2f}x the row below (p50)")
+    t.row("first download, then one bare durable commit", 1e6 / fig(cycle, "first_plus_commit_mean_us"), first_p50,
+          fig(cycle, "first_plus_commit_p99_us"), "interleaved op by op with the row above")
+
+
 def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
     ceiling, component, library = data["ceiling"], data["component"], data["library"]
     python = {(r["impl"], r["path"]): r for r in data["python"]["results"]}
@@ -211,6 +235,15 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
         t.row(f"peer (plain Python): {label}", entry["ops_per_s"], entry["p50_us"], entry["p99_us"],
               versus(entry["ops_per_s"], peer))
 
+    # 2b. The same repeat request signed with an access key (AK/SK) instead of
+    # a token, in the same run.
+    token_entry = library[f"repeat/downloaded/{small}/try"]
+    signed_entry = library[f"repeat/downloaded_signed/{small}/try"]
+    token_rate, signed_rate = fig(token_entry, "items_per_second"), fig(signed_entry, "items_per_second")
+    t.row('C++ try_access_info: ["Downloaded"], signed (AK/SK)', signed_rate, fig(signed_entry, "p50_us"),
+          fig(signed_entry, "p99_us"), f"{signed_rate / token_rate:.0%} of the token path",
+          ">= 70% of the token path", signed_rate >= 0.70 * token_rate)
+
     # 3. First downloads. A disk's fsync has a long, random tail; the ratios
     # are given on the medians (the target is judged on them) and the means.
     t.section(f"3. First downloads, durable ({small:,} clusters)")
@@ -256,11 +289,6 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
     else:
         t.section("5. HTTP: not run (" + data.get("http_skipped", "skipped") + ")")
 
-    # 7. PostgreSQL, next to the SQLite rows above.
-    postgres = data.get("postgres")
-    if postgres is not None:
-        postgres_rows(t, postgres, library, crypto, small)
-
     # 6. Scale.
     t.section(f"6. Scale: {small:,} vs {large:,} clusters (C++)")
     for key, label in (("downloaded", "retries of a 500-cluster burst"),
@@ -303,12 +331,18 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
                        "< 2 KiB" if smoke else ("met: < 2 KiB" if bytes_per < 2048 else "NOT MET: < 2 KiB")])
         if not smoke:
             t.verdicts.append((f"DB bytes per downloaded cluster @ {n:,}: < 2 KiB", bytes_per < 2048))
+    # 7. The cluster API and the lifecycle.
+    cluster_api_rows(t, data["cluster_api"], small, large)
+    # 8. PostgreSQL, next to the SQLite rows above.
+    postgres = data.get("postgres")
+    if postgres is not None:
+        postgres_rows(t, postgres, library, crypto, small)
     return t
 
 
 def postgres_rows(t: Table, pg: dict[str, Any], library: dict[str, Any], crypto: dict[str, Any], small: int) -> None:
-    """Section 7: the library on PostgreSQL against bare libpq, and against SQLite's rows of this run."""
-    t.section("7. PostgreSQL 15, Unix socket, fsync on (C++; ratios against bare libpq and SQLite, same run)")
+    """Section 8: the library on PostgreSQL against bare libpq, and against SQLite's rows of this run."""
+    t.section("8. PostgreSQL 15, Unix socket, fsync on (C++; ratios against bare libpq and SQLite, same run)")
     floor = pg["pg/floor/point_select"]
     floor_rate = fig(floor, "items_per_second")
     t.row("floor: libpq prepared point SELECT by primary key, one round trip", floor_rate, fig(floor, "p50_us"),
@@ -383,13 +417,13 @@ def main() -> int:
         scales = [1000, 10_000]
         # Enough first downloads for the database file to grow by many
         # pages: fewer fit in the slack of pages it already has.
-        repeat_time, issue_iterations = "0.05", 200
+        repeat_time, issue_iterations, lifecycle_iterations = "0.05", 200, 20
         python_args = ["--min-time", "0.1", "--issue", "10", "--latency-samples", "2000"]
         http_args = ["--duration", "1", "--slices", "1", "--warmup", "1"]
         short = ["--benchmark_min_time=0.05"]
     else:
         scales = [1000, 1_000_000]
-        repeat_time, issue_iterations = "2", 400
+        repeat_time, issue_iterations, lifecycle_iterations = "2", 400, 300
         python_args = ["--min-time", "2", "--issue", "300"]
         http_args = ["--duration", "3", "--slices", "4", "--warmup", "2"]
         short = ["--benchmark_min_time=1"]
@@ -408,6 +442,11 @@ def main() -> int:
              f"--issue-iterations={issue_iterations}", f"--benchmark_min_time={repeat_time}"],
             f"C++ library at {' and '.join(f'{n:,}' for n in scales)} clusters")
         data["postgres"] = postgres_figures(bench_dir, workdir, args.postgres, args.smoke)
+        data["cluster_api"] = google_benchmark(
+            os.path.join(bench_dir, "cluster_api_bench"),
+            [f"--workdir={workdir}", f"--scales={','.join(map(str, scales))}",
+             f"--lifecycle-iterations={lifecycle_iterations}", f"--benchmark_min_time={repeat_time}"],
+            f"cluster API at {' and '.join(f'{n:,}' for n in scales)} clusters")
         output = run([*one_cpu(), sys.executable, os.path.join(HERE, "python_bench.py"), "--workdir", workdir,
                       *python_args], "Python module and plain-Python peer", env)
         data["python"] = json.loads(output)

@@ -43,7 +43,7 @@ def fresh_paths(workdir: str | None, *names: str) -> list[str]:
     os.makedirs(workdir, exist_ok=True)
     paths = [os.path.join(workdir, name) for name in names]
     for path in paths:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".key"):
             if os.path.exists(path + suffix):
                 os.unlink(path + suffix)
     return paths

@@ -25,10 +25,10 @@ namespace {
 // and its translation cost more than the core's whole work (bench/README.md
 // has the figures); so these methods parse their arguments themselves, call
 // the core's non-throwing entry points and raise the error answers directly.
-constexpr const char* kArgumentNames[] = {"cluster_id", "token", "vpcendpoint", "region", "delivery"};
+constexpr const char* kArgumentNames[] = {"cluster_id", "token", "vpcendpoint", "region", "signature", "delivery"};
 constexpr Py_ssize_t kPositional = 2;
-constexpr std::size_t kAccessInfoArguments = 5;  // with delivery
-constexpr std::size_t kJudgeArguments = 4;       // without
+constexpr std::size_t kAccessInfoArguments = 6;  // with delivery
+constexpr std::size_t kJudgeArguments = 5;       // without
 
 // `value` as UTF-8: a str, or None (nothing) where `optional`. False with a
 // Python exception set otherwise. A str holding lone surrogates (what Python
@@ -57,8 +57,8 @@ bool text_argument(const char* method, PyObject* value, const char* name, bool o
   return true;
 }
 
-// The arguments (cluster_id, token, *, vpcendpoint=None, region=None[,
-// delivery=None]) of `method`, which takes the first `accepted` names of
+// The arguments (cluster_id, token, *, vpcendpoint=None, region=None,
+// signature=None[, delivery=None]) of `method`, which takes the first `accepted` names of
 // kArgumentNames, into `request`; `delivery` is the Delivery passed, if any.
 // False with a Python exception set when they do not fit.
 bool parse_arguments(const char* method, std::size_t accepted, PyObject* const* args, Py_ssize_t nargs,
@@ -98,12 +98,21 @@ bool parse_arguments(const char* method, std::size_t accepted, PyObject* const* 
     return false;
   }
   request.cluster_id = std::move(*cluster_id);
-  delivery = nullptr;
   if (values[4] != nullptr && values[4] != Py_None) {
-    py::detail::make_caster<Delivery> caster;
+    py::detail::make_caster<ca::SignedRequest> caster;
     if (!caster.load(values[4], /*convert=*/false)) {
-      PyErr_Format(PyExc_TypeError, "%s() argument 'delivery' must be Delivery or None, not %.200s", method,
+      PyErr_Format(PyExc_TypeError, "%s() argument 'signature' must be SignedRequest or None, not %.200s", method,
                    Py_TYPE(values[4])->tp_name);
+      return false;
+    }
+    request.signature = py::detail::cast_op<const ca::SignedRequest&>(caster);
+  }
+  delivery = nullptr;
+  if (values[5] != nullptr && values[5] != Py_None) {
+    py::detail::make_caster<Delivery> caster;
+    if (!caster.load(values[5], /*convert=*/false)) {
+      PyErr_Format(PyExc_TypeError, "%s() argument 'delivery' must be Delivery or None, not %.200s", method,
+                   Py_TYPE(values[5])->tp_name);
       return false;
     }
     delivery = &py::detail::cast_op<Delivery&>(caster);
@@ -200,10 +209,12 @@ PyMethodDef access_info_method = {
     // The first line in pybind11's form, as for every other method.
     "access_info(self: clusteraccess._core.Registry, cluster_id: str, token: str | None, *, "
     "vpcendpoint: str | None = None, region: str | None = None, "
+    "signature: clusteraccess._core.SignedRequest | None = None, "
     "delivery: clusteraccess._core.Delivery | None = None) -> list[str]\n\n"
     "GET /v1/clusters/{clusterid}/accessinfo: the manifest documents on the first download, "
     "[\"Downloaded\"] on every later one. Raises BadRequestError (400), ForbiddenError (403) or "
-    "InternalError (500). A first download whose delivery was abandoned before its commit records "
+    "InternalError (500). signature: the request as received when it is signed with an access key "
+    "(a live token is enough; otherwise the signature decides). A first download whose delivery was abandoned before its commit records "
     "nothing and raises RequestAbandonedError (499); on an answer, delivery notes its principal and "
     "certificate serial."};
 
@@ -211,7 +222,8 @@ PyMethodDef judge_access_info_method = {
     "judge_access_info", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(judge_access_info)),
     METH_FASTCALL | METH_KEYWORDS,
     "judge_access_info(self: clusteraccess._core.Registry, cluster_id: str, token: str | None, *, "
-    "vpcendpoint: str | None = None, region: str | None = None) -> tuple[list[str] | None, str]\n\n"
+    "vpcendpoint: str | None = None, region: str | None = None, "
+    "signature: clusteraccess._core.SignedRequest | None = None) -> tuple[list[str] | None, str]\n\n"
     "The judgement of access_info (rules 1 to 5, one storage read) without the issuing: raises what "
     "access_info raises for a rejection; returns ([\"Downloaded\"], principal) for a cluster "
     "downloaded before, and (None, principal) for an admitted first download, which only "

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "access_info_fast_path.hpp"
+#include "access_key_bindings.hpp"
 #include "clusteraccess/clusteraccess.hpp"
 #include "delivery.hpp"
 #include "lifecycle_bindings.hpp"
@@ -227,6 +228,7 @@ PYBIND11_MODULE(_core, m) {
             h.run([&](ca::Registry& r) { r.backup(destination.string()); });
           },
           py::arg("destination"));
+  ca::python::bind_access_keys(m);  // first: the others take its SignedRequest
   ca::python::bind_access_info(m.attr("Registry"));
   ca::python::bind_lifecycle(m);
 }

@@ -140,7 +140,9 @@ class RegistrationReader {
   ClusterRegistration registration_;
 };
 
-Credentials credentials(const std::optional<std::string>& token) { return Credentials{token}; }
+Credentials credentials(const std::optional<std::string>& token, const std::optional<SignedRequest>& signature) {
+  return Credentials{token, signature};
+}
 
 ClusterId parse_id(const std::string& text) { return ClusterId::parse(text); }
 
@@ -206,21 +208,22 @@ void bind_lifecycle(py::module_& m) {
           py::arg("cluster_id") = py::none())
       .def(
           "api_register",
-          [](const RegistryHandle& h, const std::optional<std::string>& token, const py::object& body) {
+          [](const RegistryHandle& h, const std::optional<std::string>& token, const py::object& body,
+             const std::optional<SignedRequest>& signature) {
             const ClusterRegistration registration = RegistrationReader().read(body);
             const std::string uid =
-                h.run([&](Registry& r) { return r.register_cluster(credentials(token), registration).str(); });
+                h.run([&](Registry& r) { return r.register_cluster(credentials(token, signature), registration).str(); });
             py::dict out;
             out["uid"] = uid;
             return out;
           },
-          py::arg("token"), py::arg("body"))
+          py::arg("token"), py::arg("body"), py::kw_only(), py::arg("signature") = py::none())
       .def(
           "api_list",
           [](const RegistryHandle& h, const std::optional<std::string>& token, std::int64_t limit,
-             std::int64_t offset) {
+             std::int64_t offset, const std::optional<SignedRequest>& signature) {
             const ClusterPage page =
-                h.run([&](Registry& r) { return r.list_clusters(credentials(token), limit, offset); });
+                h.run([&](Registry& r) { return r.list_clusters(credentials(token, signature), limit, offset); });
             py::list items;
             for (const auto& c : page.items) items.append(sdk_cluster(c));
             py::dict out;
@@ -228,29 +231,33 @@ void bind_lifecycle(py::module_& m) {
             out["total"] = page.total;
             return out;
           },
-          py::arg("token"), py::kw_only(), py::arg("limit") = -1, py::arg("offset") = 0)
+          py::arg("token"), py::kw_only(), py::arg("limit") = -1, py::arg("offset") = 0,
+          py::arg("signature") = py::none())
       .def(
           "api_show",
-          [](const RegistryHandle& h, const std::optional<std::string>& token, const std::string& cluster_id) {
-            return sdk_cluster(h.run([&](Registry& r) { return r.show_cluster(credentials(token), cluster_id); }));
+          [](const RegistryHandle& h, const std::optional<std::string>& token, const std::string& cluster_id,
+             const std::optional<SignedRequest>& signature) {
+            return sdk_cluster(h.run([&](Registry& r) { return r.show_cluster(credentials(token, signature), cluster_id); }));
           },
-          py::arg("token"), py::arg("cluster_id"))
+          py::arg("token"), py::arg("cluster_id"), py::kw_only(), py::arg("signature") = py::none())
       .def(
           "api_delete",
-          [](const RegistryHandle& h, const std::optional<std::string>& token, const std::string& cluster_id) {
-            h.run([&](Registry& r) { r.delete_cluster(credentials(token), cluster_id); });
+          [](const RegistryHandle& h, const std::optional<std::string>& token, const std::string& cluster_id,
+             const std::optional<SignedRequest>& signature) {
+            h.run([&](Registry& r) { r.delete_cluster(credentials(token, signature), cluster_id); });
           },
-          py::arg("token"), py::arg("cluster_id"))
+          py::arg("token"), py::arg("cluster_id"), py::kw_only(), py::arg("signature") = py::none())
       .def(
           "api_reactivate",
-          [](const RegistryHandle& h, const std::optional<std::string>& token, const std::string& cluster_id) {
-            h.run([&](Registry& r) { r.reactivate(credentials(token), cluster_id); });
+          [](const RegistryHandle& h, const std::optional<std::string>& token, const std::string& cluster_id,
+             const std::optional<SignedRequest>& signature) {
+            h.run([&](Registry& r) { r.reactivate(credentials(token, signature), cluster_id); });
             py::dict out;
             out["clusterId"] = cluster_id;
             out["message"] = "activation accepted: the cluster is Pending; download its access information again";
             return out;
           },
-          py::arg("token"), py::arg("cluster_id"));
+          py::arg("token"), py::arg("cluster_id"), py::kw_only(), py::arg("signature") = py::none());
 }
 
 }  // namespace clusteraccess::python

@@ -118,6 +118,12 @@ py::object to_exception(const Error& error) {
       PyObject_SetAttr(exception.ptr(), message_name, message.ptr()) != 0) {
     return py::object();
   }
+  // Only a refused signature has one; the class says "" for the others.
+  if (!error.log_detail().empty()) {
+    static PyObject* const log_detail_name = PyUnicode_InternFromString("log_detail");
+    const py::str detail(error.log_detail());
+    if (PyObject_SetAttr(exception.ptr(), log_detail_name, detail.ptr()) != 0) return py::object();
+  }
   return exception;
 }
 
@@ -130,7 +136,9 @@ void bind_errors(py::module_& m) {
   auto& types = error_types();
   types.base = new_exception(m, "ClusterAccessError", PyExc_Exception,
                              "Base of every clusteraccess error: .status (HTTP status), .code "
-                             "(UCS.XXXXXXXX) and .message.");
+                             "(UCS.XXXXXXXX) and .message; .log_detail, for the operator's log only, "
+                             "says which check refused a signed request (\"\" otherwise).");
+  types.base.attr("log_detail") = py::str("");
   types.bad_request = new_exception(m, "BadRequestError", types.base, "400: a bad parameter value.");
   types.forbidden = new_exception(m, "ForbiddenError", types.base, "403: request forbidden.");
   types.not_found = new_exception(m, "NotFoundError", types.base, "404: no such object.");

@@ -57,6 +57,18 @@ def request(flags, cluster="", token="", vpcendpoint="", region=""):
         "utf-8", "surrogatepass")
 
 
+def signed(flags, method, path, query, headers, authorization):
+    """fuzz_request_signature's input: a flags byte, then five fields."""
+    return bytes([flags]) + "\\ ".join(escape(f) for f in (method, path, query, "\n".join(headers),
+                                                            authorization)).encode("utf-8", "surrogatepass")
+
+
+SIGNED_PATH = "/v1/clusters/" + PUBLIC + "/accessinfo"
+DATE = "X-Sdk-Date:20200608T023900Z"
+HOST = "Host:ucs.example.com"
+SIGNATURE = "0" * 64
+
+
 def main():
     for i, text in enumerate(CLUSTER_IDS):
         write("cluster_id", f"id-{i:02d}", text)
@@ -101,6 +113,40 @@ def main():
         write("access_info", name, data)
     for i, token in enumerate(TOKENS):
         write("access_info", f"token-{i:02d}", request(token_given, PUBLIC, token))
+
+    sign, body = 1, 2
+    signed_seeds = {
+        # Signed by the harness with the live key's SK.
+        "signed-get": signed(sign, "GET", SIGNED_PATH, "", [HOST, DATE], "host;x-sdk-date"),
+        "signed-query": signed(sign, "GET", SIGNED_PATH, "vpcendpoint=10.0.0.1&region=eu-de&a=&a=b", [HOST, DATE],
+                               "host;x-sdk-date"),
+        "signed-body": signed(sign | body, "POST", "/v1/clusters", "", [HOST, DATE, "Content-Type:application/json"],
+                              "content-type;host;x-sdk-date"),
+        "signed-unsigned-payload": signed(sign | body, "POST", "/v1/clusters", "",
+                                          [HOST, DATE, "X-Sdk-Content-Sha256:UNSIGNED-PAYLOAD"],
+                                          "host;x-sdk-content-sha256;x-sdk-date"),
+        "signed-encoded-path": signed(sign, "GET", "/v1/a%20b%2Fc%25d~%C3%A9/%E2%82", "k=%E4%B8%80%20(%26)",
+                                      [HOST, DATE, "X-Custom:  inner  spaces "], "host;x-custom;x-sdk-date"),
+        "signed-twice": signed(sign, "GET", SIGNED_PATH, "", [HOST, DATE], "host;host;x-sdk-date"),
+        "signed-stale": signed(sign, "GET", SIGNED_PATH, "", [HOST, "X-Sdk-Date:20200608T025401Z"], "host;x-sdk-date"),
+        "signed-no-date": signed(sign, "GET", SIGNED_PATH, "", [HOST, DATE], "host"),
+        # Authorization values as given, "<AK>" the live key's AK.
+        "header-ok-form": signed(0, "GET", SIGNED_PATH, "", [HOST, DATE],
+                                 "SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=host;x-sdk-date, Signature=" + SIGNATURE),
+        "header-unknown-ak": signed(0, "GET", SIGNED_PATH, "", [HOST, DATE],
+                                    "SDK-HMAC-SHA256 Access=AAAAAAAAAAAAAAAAAAAA, SignedHeaders=host;x-sdk-date, "
+                                    "Signature=" + SIGNATURE),
+        "header-sm3": signed(0, "GET", SIGNED_PATH, "", [HOST, DATE],
+                             "SDK-HMAC-SM3 Access=<AK>, SignedHeaders=host;x-sdk-date, Signature=" + SIGNATURE),
+        "header-duplicate": signed(0, "GET", SIGNED_PATH, "", [HOST, DATE],
+                                   "SDK-HMAC-SHA256 Access=<AK>, Access=<AK>, SignedHeaders=x-sdk-date, Signature="
+                                   + SIGNATURE),
+        "header-empty": signed(0, "GET", SIGNED_PATH, "", [HOST, DATE], ""),
+        "header-two": signed(0, "GET", SIGNED_PATH, "", [HOST, DATE, "authorization:x"],
+                             "SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=host;x-sdk-date, Signature=" + SIGNATURE),
+    }
+    for name, data in signed_seeds.items():
+        write("request_signature", name, data)
 
 
 if __name__ == "__main__":

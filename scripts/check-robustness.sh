@@ -98,7 +98,7 @@ if wants fuzz; then
   step "fuzzing each target for ${FUZZ_SECONDS}s"
   mkdir -p "$fuzz_dir/artifacts"
   pids=()
-  targets=(cluster_id network_params access_info)
+  targets=(cluster_id network_params access_info request_signature)
   for target in "${targets[@]}"; do
     # New inputs go to the first (build) directory; the committed seeds stay as they are.
     mkdir -p "$fuzz_dir/corpus/$target"

@@ -12,9 +12,6 @@ namespace clusteraccess {
 
 namespace {
 
-// Longer tokens cannot be ours; refuse them before hashing.
-constexpr std::size_t kMaxTokenLength = 256;
-
 // Empty counts as "not given", as an HTTP query parameter without a value.
 bool given(const std::optional<std::string>& value) { return value && !value->empty(); }
 
@@ -31,8 +28,8 @@ bool abandoned(const AccessRequest& request) noexcept {
 }  // namespace
 
 AccessInfoService::AccessInfoService(Store& store, const CertificateAuthority& authority,
-                                     const RegistryOptions& options)
-    : store_(store), authority_(authority), options_(options) {}
+                                     const Authenticator& authenticator, const RegistryOptions& options)
+    : store_(store), authority_(authority), authenticator_(authenticator), options_(options) {}
 
 std::variant<AccessInfo, Error> AccessInfoService::answer(const AccessRequest& request) const {
   try {
@@ -70,33 +67,27 @@ AccessInfo AccessInfoService::handle(const AccessRequest& request) const {
 
 std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
     const AccessRequest& request) const {
-  // 1. A live token.
-  if (!given(request.token) || request.token->size() > kMaxTokenLength) {
-    return Error::unauthenticated();
-  }
-  const TokenHash token_hash = hash_token(*request.token);
-  // Rules 1 and 3 are answered by one read (rule 2 needs none, so the id is
-  // parsed first and judged in its turn).
+  // 1. A live token, or a valid signature (authenticator.hpp). Rules 1 and 3
+  // are answered by one read (rule 2 needs none, so the id is parsed first
+  // and judged in its turn).
   const std::optional<ClusterId> cluster_id = ClusterId::try_parse(request.cluster_id);
-  const RequestState state = store_.request_state(token_hash, cluster_id);
-  const auto& token = state.token;
-  if (!token || !hashes_equal(token->hash, token_hash) || token->revoked ||
-      token->expires_at <= unix_now(options_)) {
-    return Error::unauthenticated();
-  }
+  auto authenticated = authenticator_.authenticate(request.token, request.signature, cluster_id);
+  if (auto* error = std::get_if<Error>(&authenticated)) return std::move(*error);
+  Authenticated& caller = std::get<Authenticated>(authenticated);
 
   // 2. A Kubernetes UUID.
   if (!cluster_id) return Error::bad_cluster_id();
 
   // 3. An existing cluster this principal may query: one answer for both.
-  const auto& access = state.access;
+  const auto& access = caller.access;
   if (!access) return Error::cluster_forbidden();
 
   // 4. A third-party cluster.
   if (access->category != ClusterCategory::kAttached) return Error::category_not_supported();
 
-  Admitted admitted{*cluster_id,        token->principal,   token_hash,  access->network,
-                    access->downloaded, access->generation, std::nullopt, std::nullopt};
+  Admitted admitted{*cluster_id,          std::move(caller.principal), caller.token_hash,
+                    std::move(caller.access_key), access->network,     access->downloaded,
+                    access->generation,   std::nullopt,                std::nullopt};
 
   // 5. The network parameters fit the cluster's access network.
   if (access->network == AccessNetwork::kPublic) {
@@ -157,6 +148,7 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
                           std::nullopt,
                           std::nullopt,
                           admitted.generation,
+                          admitted.access_key,
                           request.delivery.get()};
     if (admitted.private_access) {
       commit.region = admitted.private_access->region;

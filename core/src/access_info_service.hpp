@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "authenticator.hpp"
 #include "certificate_authority.hpp"
 #include "clusteraccess/access_info.hpp"
 #include "clusteraccess/cluster_id.hpp"
@@ -28,9 +29,9 @@ namespace clusteraccess {
 /// answers `Error::request_abandoned()`.
 class AccessInfoService {
  public:
-  /// `store`, `authority` and `options` must outlive the service.
+  /// `store`, `authority`, `authenticator` and `options` must outlive the service.
   AccessInfoService(Store& store, const CertificateAuthority& authority,
-                    const RegistryOptions& options);
+                    const Authenticator& authenticator, const RegistryOptions& options);
 
   /// Answers `request`: the access information, or the Error that rejects
   /// it (400/403) or stopped it (500). A rejection is returned, not thrown:
@@ -49,6 +50,7 @@ class AccessInfoService {
     ClusterId cluster_id;
     std::string principal;
     TokenHash token_hash;
+    std::optional<std::string> access_key;  // set when a signature admitted the caller
     AccessNetwork network;
     bool downloaded;
     std::int64_t generation;
@@ -68,6 +70,7 @@ class AccessInfoService {
 
   Store& store_;
   const CertificateAuthority& authority_;
+  const Authenticator& authenticator_;
   const RegistryOptions& options_;
 };
 

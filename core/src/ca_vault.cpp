@@ -46,3 +46,12 @@ CaMaterial CaVault::open(Store& store, const std::function<CaMaterial()>& create
 }
 
 }  // namespace clusteraccess
+
+namespace clusteraccess {
+
+const MasterKey& CaVault::master_key() const {
+  if (!key_) throw Error::internal("the master key is not loaded yet");
+  return *key_;
+}
+
+}  // namespace clusteraccess

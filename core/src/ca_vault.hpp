@@ -47,6 +47,11 @@ class CaVault {
   ///    (Store::replace_clear_ca_key).
   CaMaterial open(Store& store, const std::function<CaMaterial()>& create);
 
+  /// The master key, once `open` has returned (it loads or makes it): the
+  /// registry's other secrets (access keys' SKs) are sealed under it too.
+  /// Throws `Error::internal` before.
+  const MasterKey& master_key() const;
+
  private:
   const MasterKey& key_or_load_or_create();
 

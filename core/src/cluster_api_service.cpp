@@ -1,48 +1,33 @@
 #include "cluster_api_service.hpp"
 
-#include "clock.hpp"
 #include "clusteraccess/error.hpp"
-#include "token.hpp"
 
 namespace clusteraccess {
 
 namespace {
 
-// As accessinfo (access_info_service.cpp): longer tokens cannot be ours.
-constexpr std::size_t kMaxTokenLength = 256;
+Authenticated admitted_or_thrown(std::variant<Authenticated, Error> judged) {
+  if (auto* error = std::get_if<Error>(&judged)) throw std::move(*error);
+  return std::get<Authenticated>(std::move(judged));
+}
 
 }  // namespace
 
-ClusterApiService::ClusterApiService(Store& store, const RegistryOptions& options)
-    : store_(store), options_(options) {}
-
 AdmittedCaller ClusterApiService::authenticate(const Credentials& credentials) const {
   // The same judgement as authorize, with no cluster to look up.
-  const auto& token = credentials.token;
-  if (!token || token->empty() || token->size() > kMaxTokenLength) throw Error::unauthenticated();
-  const TokenHash hash = hash_token(*token);
-  const RequestState state = store_.request_state(hash, std::nullopt);
-  if (!state.token || !hashes_equal(state.token->hash, hash) || state.token->revoked ||
-      state.token->expires_at <= unix_now(options_)) {
-    throw Error::unauthenticated();
-  }
-  return AdmittedCaller{state.token->principal};
+  Authenticated caller =
+      admitted_or_thrown(authenticator_.authenticate(credentials.token, credentials.signature, std::nullopt));
+  return AdmittedCaller{std::move(caller.principal)};
 }
 
 AdmittedOnCluster ClusterApiService::authorize(const Credentials& credentials,
                                                std::string_view cluster_id) const {
-  const auto& token = credentials.token;
-  if (!token || token->empty() || token->size() > kMaxTokenLength) throw Error::unauthenticated();
-  const TokenHash hash = hash_token(*token);
   const std::optional<ClusterId> id = ClusterId::try_parse(cluster_id);
-  const RequestState state = store_.request_state(hash, id);
-  if (!state.token || !hashes_equal(state.token->hash, hash) || state.token->revoked ||
-      state.token->expires_at <= unix_now(options_)) {
-    throw Error::unauthenticated();
-  }
+  Authenticated caller =
+      admitted_or_thrown(authenticator_.authenticate(credentials.token, credentials.signature, id));
   if (!id) throw Error::bad_cluster_id();
-  if (!state.access) throw Error::cluster_forbidden();
-  return AdmittedOnCluster{state.token->principal, *id};
+  if (!caller.access) throw Error::cluster_forbidden();
+  return AdmittedOnCluster{std::move(caller.principal), *id};
 }
 
 }  // namespace clusteraccess

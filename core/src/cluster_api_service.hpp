@@ -5,10 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include "authenticator.hpp"
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/credentials.hpp"
-#include "clusteraccess/registry_options.hpp"
-#include "store.hpp"
 
 namespace clusteraccess {
 
@@ -25,10 +24,11 @@ struct AdmittedOnCluster {
 
 class ClusterApiService {
  public:
-  /// `store` and `options` must outlive the service.
-  ClusterApiService(Store& store, const RegistryOptions& options);
+  /// `authenticator` must outlive the service.
+  explicit ClusterApiService(const Authenticator& authenticator) noexcept : authenticator_(authenticator) {}
 
-  /// Rule 1: the credentials name a live principal; else 403 `UCS.01000004`.
+  /// Rule 1: the credentials (a token or a signature, as accessinfo judges
+  /// them) name a live principal; else 403 `UCS.01000004`.
   AdmittedCaller authenticate(const Credentials& credentials) const;
   /// Rules 1-3, in order: a live principal (403), a k8s-uuid (400), a
   /// cluster that exists and that the principal holds a grant on (the one
@@ -37,8 +37,7 @@ class ClusterApiService {
   AdmittedOnCluster authorize(const Credentials& credentials, std::string_view cluster_id) const;
 
  private:
-  Store& store_;
-  const RegistryOptions& options_;
+  const Authenticator& authenticator_;
 };
 
 }  // namespace clusteraccess

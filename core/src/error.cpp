@@ -59,6 +59,12 @@ Error Error::unauthenticated() {
                "Request forbidden: the X-Auth-Token is missing, invalid or expired");
 }
 
+Error Error::unauthenticated(std::string log_detail) {
+  Error error = unauthenticated();
+  error.log_detail_ = std::move(log_detail);
+  return error;
+}
+
 Error Error::cluster_forbidden() {
   return Error(Status::kForbidden, error_code::kForbidden,
                "Request forbidden: the cluster does not exist or you are not allowed to query it");

@@ -3,6 +3,8 @@
 #include <limits>
 
 #include "access_info_service.hpp"
+#include "access_keys.hpp"
+#include "authenticator.hpp"
 #include "ca_vault.hpp"
 #include "certificate_authority.hpp"
 #include "clock.hpp"
@@ -100,8 +102,10 @@ struct Registry::Impl {
         vault(master_key_file_for(path, options)),
         store(open_store(path, options)),
         authority(vault.open(*store, [this] { return CertificateAuthority::create(now(), kCaValidity); })),
-        service(*store, authority, options),
-        api(*store, options) {}
+        keys(*store, vault.master_key()),
+        authenticator(*store, keys, options),
+        service(*store, authority, authenticator, options),
+        api(authenticator) {}
 
   std::int64_t now() const { return unix_now(options); }
   std::int64_t window() const { return options.connection_window.count(); }
@@ -134,6 +138,8 @@ struct Registry::Impl {
   CaVault vault;
   std::unique_ptr<Store> store;
   CertificateAuthority authority;
+  AccessKeys keys;
+  Authenticator authenticator;
   AccessInfoService service;
   ClusterApiService api;
 };
@@ -233,6 +239,25 @@ std::string Registry::create_token(std::string_view principal, std::chrono::seco
 
 void Registry::revoke_token(std::string_view token) {
   if (!impl_->store->revoke_token(hash_token(token), impl_->now())) throw Error::not_found("token");
+}
+
+NewAccessKey Registry::create_access_key(std::string_view principal, std::chrono::seconds ttl) {
+  require_principal(principal);
+  if (ttl.count() < 1) throw Error::bad_parameter("ttl", "must be at least one second");
+  const std::int64_t now = impl_->now();
+  if (ttl.count() > std::numeric_limits<std::int64_t>::max() - now) {
+    throw Error::bad_parameter("ttl", "is too large");
+  }
+  return impl_->keys.create(principal, now, now + ttl.count());
+}
+
+std::vector<AccessKeyInfo> Registry::access_keys() const { return impl_->store->access_keys(); }
+
+void Registry::revoke_access_key(std::string_view access_key) {
+  // Not the AK's form: no such key (and nothing to look up).
+  if (!is_access_key_id(access_key) || !impl_->store->revoke_access_key(access_key, impl_->now())) {
+    throw Error::not_found("access key");
+  }
 }
 
 void Registry::grant(std::string_view principal, const ClusterId& id) {

@@ -184,6 +184,21 @@ DROP TABLE downloads;
 ALTER TABLE downloads_v3 RENAME TO downloads;
 )sql";
 
+// Version 3 -> 4: access keys (docs/contract.md, AK/SK). The SK is kept
+// sealed under the master key (the layer above the store seals it, with the
+// row's identity as associated data); a key is never deleted, only revoked,
+// so the audit of who held which AK stays.
+constexpr const char* kUpgradeFrom3 = R"sql(
+CREATE TABLE access_keys (
+  access_key    TEXT PRIMARY KEY CHECK (length(access_key) = 20),
+  principal     TEXT NOT NULL REFERENCES principals (name),
+  sealed_secret BLOB NOT NULL,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  revoked_at    INTEGER
+) WITHOUT ROWID;
+)sql";
+
 // Version 2 kept a cluster's type in the original vocabulary as its
 // "provider"; the catalogue (the one place that knows) says which cloud
 // provider each implies.
@@ -235,13 +250,16 @@ void create_or_check_schema(sqlite::Connection& connection) {
   // for the lock; then there is nothing left to do.
   const int version = user_version(connection);
   if (version == kSchemaVersion) return;
-  if (version < 0 || version > 2) {
+  if (version < 0 || version > 3) {
     throw Error::storage("the database schema version " + std::to_string(version) + " is not supported");
   }
   if (version == 0) connection.exec(kSchemaV2);
   if (version == 1) connection.exec(kUpgradeFrom1);
-  connection.exec(kUpgradeFrom2);
-  upgrade_cluster_types(connection);
+  if (version <= 2) {
+    connection.exec(kUpgradeFrom2);
+    upgrade_cluster_types(connection);
+  }
+  connection.exec(kUpgradeFrom3);
   connection.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   transaction.commit();
 }

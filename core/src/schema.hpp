@@ -9,9 +9,10 @@ namespace clusteraccess {
 /// Version 1 kept the CA private key in the clear (`private_key_pem`);
 /// version 2 keeps it as opaque bytes with a `key_sealed` marker; version 3
 /// adds the cluster API and the lifecycle (the SDK's cluster fields,
-/// generations, revocations, events, tombstones). A file of an older version
-/// is upgraded when it is opened; a newer one is refused.
-inline constexpr int kSchemaVersion = 3;
+/// generations, revocations, events, tombstones); version 4 adds access keys
+/// (AK/SK, the SK sealed). A file of an older version is upgraded when it is
+/// opened; a newer one is refused.
+inline constexpr int kSchemaVersion = 4;
 
 /// Throws `Error::storage` unless the database on `connection` is empty or a
 /// clusteraccess registry of a version this library can open (not newer than

@@ -249,6 +249,7 @@ LifecycleEventKind stored_event_kind(const std::string& text) {
 struct SqliteStore::Session {
   sqlite::Connection db;
   sqlite::Statement find_request_state;
+  sqlite::Statement find_signed_request_state;
   sqlite::Statement find_region;
   sqlite::Statement all_settings;
   sqlite::Statement mark_downloaded;
@@ -269,6 +270,14 @@ struct SqliteStore::Session {
                            "LEFT JOIN grants AS g ON g.principal = t.principal AND g.cluster_id = ?2 "
                            "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                            "WHERE t.hash = ?1"),
+        // The same for a signed request, through the access key's principal.
+        find_signed_request_state(db,
+                                  "SELECT k.principal, k.sealed_secret, k.expires_at, k.revoked_at IS NOT NULL, "
+                                  "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
+                                  "FROM access_keys AS k "
+                                  "LEFT JOIN grants AS g ON g.principal = k.principal AND g.cluster_id = ?2 "
+                                  "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
+                                  "WHERE k.access_key = ?1"),
         find_region(db, "SELECT name, proxy_host, proxy_port FROM regions WHERE name = ?1"),
         all_settings(db, "SELECT key, value FROM settings"),
         // The conditions re-check, under the write lock, what the rules
@@ -280,8 +289,10 @@ struct SqliteStore::Session {
                         "UPDATE clusters SET downloaded_at = ?1, certificate_serial = ?2, updated_at = ?1 "
                         "WHERE id = ?3 AND downloaded_at IS NULL AND generation = ?6 "
                         "AND EXISTS (SELECT 1 FROM grants WHERE principal = ?4 AND cluster_id = ?3) "
-                        "AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?5 AND principal = ?4 "
-                        "AND revoked_at IS NULL AND expires_at > ?1)"),
+                        "AND ((?7 IS NULL AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?5 AND principal = ?4 "
+                        "AND revoked_at IS NULL AND expires_at > ?1)) "
+                        "OR (?7 IS NOT NULL AND EXISTS (SELECT 1 FROM access_keys WHERE access_key = ?7 "
+                        "AND principal = ?4 AND revoked_at IS NULL AND expires_at > ?1)))"),
         insert_download(db,
                         "INSERT INTO downloads (cluster_id, principal, downloaded_at, "
                         "certificate_serial, network, region, vpcendpoint, generation) "
@@ -772,6 +783,67 @@ RequestState SqliteStore::request_state(const TokenHash& hash, const std::option
   return state;
 }
 
+SignedRequestState SqliteStore::signed_request_state(std::string_view access_key,
+                                                      const std::optional<ClusterId>& id) {
+  const auto id_bytes = id ? id->bytes() : std::array<std::uint8_t, 16>{};
+  auto session = borrow();
+  sqlite::StatementScope select(session->find_signed_request_state);
+  // Bound as text: the column is TEXT, and a BLOB never equals a TEXT.
+  select->bind(1, access_key);
+  if (id) select->bind_blob_in_place(2, id_bytes.data(), id_bytes.size());
+  if (!select->step()) return {};
+  SignedRequestState state;
+  state.key = StoredAccessKey{select->column_text(0), SecretString(select->column_bytes(1)),
+                              select->column_int(2), select->column_int(3) != 0};
+  if (!select->is_null(4)) {
+    state.access = ClusterAccess{stored_category(select->column_text(4)),
+                                 stored_network(select->column_text(5)), select->column_int(6) != 0,
+                                 select->column_int(7)};
+  }
+  return state;
+}
+
+void SqliteStore::insert_access_key(std::string_view principal, std::string_view access_key,
+                                    std::string_view sealed_secret, std::int64_t now, std::int64_t expires_at) {
+  auto session = borrow();
+  auto& db = session->db;
+  sqlite::Transaction transaction(db);
+  add_principal(db, principal, now);
+  sqlite::Statement insert(db,
+                           "INSERT INTO access_keys (access_key, principal, sealed_secret, created_at, "
+                           "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+  insert.bind(1, access_key);
+  insert.bind(2, principal);
+  insert.bind_blob(3, sealed_secret.data(), sealed_secret.size());
+  insert.bind(4, now);
+  insert.bind(5, expires_at);
+  insert.run();
+  transaction.commit();
+}
+
+bool SqliteStore::revoke_access_key(std::string_view access_key, std::int64_t now) {
+  auto session = borrow();
+  sqlite::Statement update(session->db,
+                           "UPDATE access_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE access_key = ?1");
+  update.bind(1, access_key);
+  update.bind(2, now);
+  update.run();
+  return session->db.changes() == 1;
+}
+
+std::vector<AccessKeyInfo> SqliteStore::access_keys() {
+  auto session = borrow();
+  sqlite::Statement select(session->db,
+                           "SELECT access_key, principal, created_at, expires_at, revoked_at FROM access_keys "
+                           "ORDER BY created_at, access_key");
+  std::vector<AccessKeyInfo> out;
+  while (select.step()) {
+    out.push_back(AccessKeyInfo{select.column_text(0), select.column_text(1), select.column_int(2),
+                                select.column_int(3), select.column_optional_int(4)});
+  }
+  return out;
+}
+
 bool SqliteStore::record_download(const DownloadCommit& commit) {
   const TimedTurn::Hold writer(download_writer_, busy_timeout_);
   if (!writer.held()) {
@@ -788,6 +860,7 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
     update->bind(4, commit.principal);
     bind_hash(*update, 5, commit.token_hash);
     update->bind(6, commit.generation);
+    update->bind(7, commit.access_key);
     update->run();
   }
   if (session->db.changes() != 1) return false;  // the transaction rolls back

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "secret_string.hpp"
+#include "clusteraccess/access_key.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/delivery_guard.hpp"
@@ -63,6 +64,23 @@ struct RequestState {
   std::optional<ClusterAccess> access;
 };
 
+/// A stored access key, found by its AK: the SK as the layer above sealed it.
+struct StoredAccessKey {
+  std::string principal;
+  SecretString sealed_secret;
+  std::int64_t expires_at;  ///< Unix seconds; dead from this second on
+  bool revoked;
+};
+
+/// What a signed request needs from storage: its access key and, for the
+/// key's principal, the cluster it names (as `RequestState` for a token).
+struct SignedRequestState {
+  /// Nothing when no access key has this AK.
+  std::optional<StoredAccessKey> key;
+  /// As `RequestState::access`, through the key's principal's grant.
+  std::optional<ClusterAccess> access;
+};
+
 /// The record of a first download, written by `record_download`.
 struct DownloadCommit {
   ClusterId cluster_id;
@@ -76,6 +94,9 @@ struct DownloadCommit {
   /// The generation the download was admitted in: the commit happens only if
   /// the cluster is still in it (an activation in between makes it lose).
   std::int64_t generation = 1;
+  /// Set when the caller signed with this access key rather than a token:
+  /// the commit then requires the key (not `token_hash`) still live.
+  std::optional<std::string> access_key{};
   /// The request's delivery guard, or null. Read once the write lock is
   /// held, right before anything is written: waiting for the lock can take
   /// up to the busy timeout, and a client that leaves meanwhile must still
@@ -249,6 +270,19 @@ class Store {
   /// gets false).
   virtual bool revoke_grant(std::string_view principal, const ClusterId& id) = 0;
 
+  /// Stores access key `access_key` for `principal` (created if needed),
+  /// with its SK as sealed by the layer above, in one transaction. An AK that
+  /// is stored already throws `Error::storage` and changes nothing (AKs are
+  /// random: a collision means the random source is broken).
+  virtual void insert_access_key(std::string_view principal, std::string_view access_key,
+                                 std::string_view sealed_secret, std::int64_t now,
+                                 std::int64_t expires_at) = 0;
+  /// Marks the access key revoked at `now`, keeping a first revocation time.
+  /// False when there is no such key.
+  virtual bool revoke_access_key(std::string_view access_key, std::int64_t now) = 0;
+  /// Every access key, oldest first; never a secret.
+  virtual std::vector<AccessKeyInfo> access_keys() = 0;
+
   // --- the API ----------------------------------------------------------------
 
   /// The token with `hash` and, when `id` is given and the token exists, the
@@ -256,12 +290,19 @@ class Store {
   /// token's principal -- all from one consistent read. Every request asks
   /// this once, so a backend should answer it in one round trip.
   virtual RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) = 0;
+  /// `request_state` for a signed request: the access key `access_key` and,
+  /// when `id` is given and the key exists, cluster `id` as seen through the
+  /// key's principal's grant -- one consistent read, the same work whether
+  /// or not the cluster exists.
+  virtual SignedRequestState signed_request_state(std::string_view access_key,
+                                                  const std::optional<ClusterId>& id) = 0;
 
   /// In one transaction: marks the cluster downloaded with the certificate
   /// serial and writes the audit record -- but only if, at commit time, the
   /// cluster is still not downloaded and still in `commit.generation`, `commit.principal` still holds a grant
   /// on it and `commit.token_hash` is still a live token of that principal at
-  /// `commit.now` (not revoked, `expires_at` > `commit.now`). Returns false,
+  /// `commit.now` (not revoked, `expires_at` > `commit.now`) -- or, for a
+  /// signed request, `commit.access_key` a live access key of it. Returns false,
   /// and changes nothing, otherwise. Of racing calls for one cluster exactly
   /// one returns true; the others return false, never an error merely for
   /// losing (an error means the backend failed, e.g. its lock was held past

@@ -19,11 +19,13 @@ DEFAULT_AGENT_IMAGE: Final[str]
 """The proxy agent image used until `Registry.set_agent_image` is called."""
 
 class ClusterAccessError(Exception):
-    """Base of every clusteraccess error: .status (HTTP status), .code (UCS.XXXXXXXX) and .message."""
+    """Base of every clusteraccess error: .status (HTTP status), .code (UCS.XXXXXXXX) and .message;
+    .log_detail, for the operator's log only, says which check refused a signed request ("" otherwise)."""
 
     status: int
     code: str
     message: str
+    log_detail: str
 
 class BadRequestError(ClusterAccessError):
     """400: a bad parameter value."""
@@ -215,6 +217,60 @@ class Delivery:
     def certificate_serial(self) -> str | None:
         """The serial (lowercase hex) of the certificate a first download issued; None otherwise."""
 
+class SignedRequest:
+    """An HTTP request signed with an access key (SDK-HMAC-SHA256), every value exactly
+    as received, for the core to verify: the method, the raw (percent-encoded) path
+    without the query, the raw query string without '?', every header as received
+    (name, value) in order, and the lowercase hex SHA-256 of the body (None for no body)."""
+
+    def __init__(
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: list[tuple[str, str]],
+        body_sha256: str | None = None,
+    ) -> None: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def raw_path(self) -> str: ...
+    @property
+    def raw_query(self) -> str: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+    @property
+    def body_sha256(self) -> str | None: ...
+
+class NewAccessKey:
+    """A new access key, returned once by Registry.create_access_key: ak (20 characters
+    A-Z0-9), sk (40 characters, shown only here, never stored in the clear),
+    created_at, expires_at (Unix seconds)."""
+
+    @property
+    def ak(self) -> str: ...
+    @property
+    def sk(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def expires_at(self) -> int: ...
+
+class AccessKey:
+    """An access key as Registry.access_keys lists it: ak, principal, created_at,
+    expires_at, revoked_at (Unix seconds or None); never its secret."""
+
+    @property
+    def ak(self) -> str: ...
+    @property
+    def principal(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def expires_at(self) -> int: ...
+    @property
+    def revoked_at(self) -> int | None: ...
+
 class Registry:
     """The state of one installation in one SQLite file, and the rules of
     GET /v1/clusters/{clusterid}/accessinfo."""
@@ -284,6 +340,12 @@ class Registry:
         """A new token for principal; returned once, only its hash is stored."""
     def revoke_token(self, token: str) -> None:
         """Revokes token; NotFoundError when no such token exists."""
+    def create_access_key(self, principal: str, *, ttl_seconds: int = 86400) -> NewAccessKey:
+        """A new access key for principal: NewAccessKey with ak and sk, the sk returned only here."""
+    def access_keys(self) -> list[AccessKey]:
+        """Every access key, oldest first; never a secret."""
+    def revoke_access_key(self, ak: str) -> None:
+        """Revokes the access key ak; NotFoundError when there is none."""
     def grant(self, principal: str, cluster_id: str) -> None:
         """Allows principal to query the cluster; NotFoundError for an unknown cluster."""
     def revoke_grant(self, principal: str, cluster_id: str) -> None:
@@ -295,10 +357,15 @@ class Registry:
         *,
         vpcendpoint: str | None = None,
         region: str | None = None,
+        signature: SignedRequest | None = None,
         delivery: Delivery | None = None,
     ) -> list[str]:
         """GET /v1/clusters/{clusterid}/accessinfo: the manifest documents on the
         first download, [DOWNLOADED] afterwards.
+
+        signature: the request as received when it is signed with an access key;
+        a live token is enough, otherwise the signature decides (ForbiddenError,
+        its log_detail saying which check failed).
 
         With a delivery abandoned before the first download is committed, nothing
         is recorded and RequestAbandonedError (499) is raised; on an answer, the
@@ -310,6 +377,7 @@ class Registry:
         *,
         vpcendpoint: str | None = None,
         region: str | None = None,
+        signature: SignedRequest | None = None,
     ) -> tuple[list[str] | None, str]:
         """The judgement of access_info without the issuing: raises what access_info
         raises for a rejection; returns ([DOWNLOADED], principal) for a cluster
@@ -328,15 +396,31 @@ class Registry:
         """A PEM X.509 CRL signed by the CA, of every revoked agent serial."""
     def events(self, cluster_id: str | None = None) -> list[Event]:
         """The audit events of one cluster, or of all, by time."""
-    def api_register(self, token: str | None, body: object) -> dict[str, Any]:
+    # Each api_* takes the caller's token and, for a signed request, signature=.
+    def api_register(
+        self, token: str | None, body: object, *, signature: SignedRequest | None = None
+    ) -> dict[str, Any]:
         """POST /v1/clusters with the decoded JSON body: {"uid": id}."""
-    def api_list(self, token: str | None, *, limit: int = -1, offset: int = 0) -> dict[str, Any]:
+    def api_list(
+        self,
+        token: str | None,
+        *,
+        limit: int = -1,
+        offset: int = 0,
+        signature: SignedRequest | None = None,
+    ) -> dict[str, Any]:
         """GET /v1/clusters: {"items": [Cluster, ...], "total": N} (SDK field names)."""
-    def api_show(self, token: str | None, cluster_id: str) -> dict[str, Any]:
+    def api_show(
+        self, token: str | None, cluster_id: str, *, signature: SignedRequest | None = None
+    ) -> dict[str, Any]:
         """GET /v1/clusters/{clusterid}: the SDK's Cluster."""
-    def api_delete(self, token: str | None, cluster_id: str) -> None:
+    def api_delete(
+        self, token: str | None, cluster_id: str, *, signature: SignedRequest | None = None
+    ) -> None:
         """DELETE /v1/clusters/{clusterid}."""
-    def api_reactivate(self, token: str | None, cluster_id: str) -> dict[str, Any]:
+    def api_reactivate(
+        self, token: str | None, cluster_id: str, *, signature: SignedRequest | None = None
+    ) -> dict[str, Any]:
         """PUT /v1/clusters/{clusterid}/activation: {"clusterId": ..., "message": ...}."""
     def backup(self, destination: str | os.PathLike[str]) -> None:
         """A consistent online copy of the registry in a new 0600 file; an existing

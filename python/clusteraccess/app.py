@@ -29,8 +29,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Send
 
 from ._core import ClusterAccessError, internal_error, malformed_request, method_not_allowed, route_not_found
+from .cluster_endpoints import ACTIVATION_PATH, CLUSTER_PATH, CLUSTERS_PATH, ClusterEndpoints, RawPathRoute
 from .endpoints import AccessInfoEndpoint, AccessInfoRegistry, Service
-from .http_request import request_id
+from .http_request import cluster_id_from_raw_path, is_collection_path, request_id, resource_id_from_raw_path
 from .http_response import JsonResponse, error_response
 from .metrics import Metrics
 from .service_logging import SCOPE_OUTCOME, AccessLog, Scope
@@ -43,10 +44,14 @@ ACCESS_INFO_PATH = "/v1/clusters/{clusterid}/accessinfo"
 # Scope key this module adds to each HTTP request's ASGI scope.
 _SCOPE_REQUEST_ID = "clusteraccess.request_id"
 _INTERNAL_ERROR = internal_error()
-# The route templates of the Starlette routes (the access-info route matches
-# {clusterid:path}: an id may hold an encoded slash, which the core refuses).
+# The route templates of the Starlette routes (the /v1/clusters routes match
+# the raw path, so that an encoded slash stays inside an id, which the core
+# refuses: their path is their template).
 _ROUTE_TEMPLATES = {
-    ACCESS_INFO_PATH.replace("{clusterid}", "{clusterid:path}"): ACCESS_INFO_PATH,
+    ACCESS_INFO_PATH: ACCESS_INFO_PATH,
+    CLUSTERS_PATH: CLUSTERS_PATH,
+    CLUSTER_PATH: CLUSTER_PATH,
+    ACTIVATION_PATH: ACTIVATION_PATH,
     "/healthz": "/healthz",
     "/openapi.json": "/openapi.json",
     "/metrics": "/metrics",
@@ -167,6 +172,16 @@ async def _internal_error(request: Request, exc: Exception) -> JsonResponse:
     return error_response(_INTERNAL_ERROR, request.scope)
 
 
+def _collection(raw_path: bytes) -> Optional[str]:
+    """"" for the raw path /v1/clusters (a route without an id), else None."""
+    return "" if is_collection_path(raw_path) else None
+
+
+def _activation_id(raw_path: bytes) -> Optional[str]:
+    """The cluster id of a raw /v1/clusters/{clusterid}/activation path, or None."""
+    return cluster_id_from_raw_path(raw_path, b"/activation")
+
+
 def openapi_document() -> bytes:
     """The package's openapi.json, as bytes."""
     return resources.files("clusteraccess").joinpath("openapi.json").read_bytes()
@@ -188,8 +203,9 @@ def create_app(
     observer = observer or RequestObserver(access_log)
     access_log = observer.access_log
     endpoint = AccessInfoEndpoint(service)
-    access_info = Route(ACCESS_INFO_PATH.replace("{clusterid}", "{clusterid:path}"), endpoint, methods=["GET"])
-    access_info.methods = {"GET"}  # no implicit HEAD: see AccessInfoEndpoint
+    clusters = ClusterEndpoints(service)
+    # No implicit HEAD on the access-info route: see AccessInfoEndpoint.
+    access_info = RawPathRoute(ACCESS_INFO_PATH, cluster_id_from_raw_path, endpoint, ["GET"])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -201,6 +217,9 @@ def create_app(
 
     app = Starlette(
         routes=[
+            RawPathRoute(CLUSTERS_PATH, _collection, clusters.clusters, ["GET", "POST"]),
+            RawPathRoute(CLUSTER_PATH, resource_id_from_raw_path, clusters.cluster, ["GET", "DELETE"]),
+            RawPathRoute(ACTIVATION_PATH, _activation_id, clusters.activation, ["PUT"]),
             access_info,
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/openapi.json", service.openapi_json, methods=["GET"]),

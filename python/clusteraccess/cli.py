@@ -195,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
                               help=f"the token: - reads it from stdin (default: ${TOKEN_ENV})")
     token_revoke.add_argument("--token-file", metavar="FILE", help="read the token from the first line of FILE")
 
+    commands.group("accesskey", "Access keys (AK/SK) of principals, for signed requests.")
+    accesskey_create = commands.add("accesskey create")
+    accesskey_create.add_argument("principal", metavar="PRINCIPAL")
+    accesskey_create.add_argument("--ttl", metavar="SECONDS", type=ttl, default=86400,
+                                  help="lifetime in seconds (default: 86400)")
+    commands.add("accesskey list").add_argument("--json", action="store_true", help="print JSON")
+    commands.add("accesskey revoke").add_argument("ak", metavar="AK")
+
     for name in ("grant", "revoke"):
         grant = commands.add(name)
         grant.add_argument("principal", metavar="PRINCIPAL")

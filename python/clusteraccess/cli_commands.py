@@ -17,6 +17,7 @@ from typing import Optional
 
 from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body, migrate_registry
 from .cli_output import (
+    ACCESS_KEY_FIELDS,
     CLUSTER_FIELDS,
     DOWNLOAD_FIELDS,
     EVENT_FIELDS,
@@ -216,6 +217,31 @@ def cmd_accessinfo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accesskey_create(args: argparse.Namespace) -> int:
+    """Creates an access key for a principal and prints its AK and SK (the SK only this once)."""
+    key = open_registry(args).create_access_key(args.principal, ttl_seconds=args.ttl)
+    print(f"AK {key.ak}")
+    print(f"SK {key.sk}")
+    return 0
+
+
+def cmd_accesskey_list(args: argparse.Namespace) -> int:
+    """Lists the access keys (never a secret)."""
+    print_records(
+        open_registry(args).access_keys(), args.json, ACCESS_KEY_FIELDS,
+        ["AK", "PRINCIPAL", "CREATED", "EXPIRES", "REVOKED"],
+        lambda k: [k.ak, k.principal, format_time(k.created_at), format_time(k.expires_at),
+                   format_time(k.revoked_at) if k.revoked_at is not None else "-"],
+    )
+    return 0
+
+
+def cmd_accesskey_revoke(args: argparse.Namespace) -> int:
+    """Revokes an access key."""
+    open_registry(args).revoke_access_key(args.ak)
+    return 0
+
+
 def cmd_downloads(args: argparse.Namespace) -> int:
     """Lists the audit records of all downloads, oldest first."""
     print_records(
@@ -324,6 +350,9 @@ COMMANDS: dict[str, Handler] = {
     "events": cmd_events,
     "token create": cmd_token_create,
     "token revoke": cmd_token_revoke,
+    "accesskey create": cmd_accesskey_create,
+    "accesskey list": cmd_accesskey_list,
+    "accesskey revoke": cmd_accesskey_revoke,
     "grant": cmd_grant,
     "revoke": cmd_revoke,
     "accessinfo": cmd_accessinfo,

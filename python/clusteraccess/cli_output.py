@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO, TypeVar
 
 __all__ = [
+    "ACCESS_KEY_FIELDS",
     "CLUSTER_FIELDS",
     "DOWNLOAD_FIELDS",
     "EVENT_FIELDS",
@@ -71,6 +72,8 @@ DOWNLOAD_FIELDS = (
     "cluster_id", "principal", "downloaded_at", "certificate_serial", "network", "region", "vpcendpoint",
 )
 REGION_FIELDS = ("name", "proxy_host", "proxy_port")
+# Never "sk": a listed key has none.
+ACCESS_KEY_FIELDS = ("ak", "principal", "created_at", "expires_at", "revoked_at")
 EVENT_FIELDS = ("at", "kind", "cluster_id", "principal", "certificate_serial", "generation")
 
 

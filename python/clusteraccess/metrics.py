@@ -24,7 +24,15 @@ __all__ = ["ROUTES", "Metrics"]
 
 # The route label of a request: its route's template, or "other" for a path
 # no route serves (404s), whose own path would make a label per request.
-ROUTES = ("/v1/clusters/{clusterid}/accessinfo", "/healthz", "/openapi.json", "/metrics")
+ROUTES = (
+    "/v1/clusters/{clusterid}/accessinfo",
+    "/v1/clusters",
+    "/v1/clusters/{clusterid}",
+    "/v1/clusters/{clusterid}/activation",
+    "/healthz",
+    "/openapi.json",
+    "/metrics",
+)
 _OTHER_ROUTE = "other"
 _STORAGE_ERROR = "UCS.01000007"
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

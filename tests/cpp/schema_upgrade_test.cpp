@@ -151,7 +151,7 @@ TEST(SchemaUpgrade, AVersion2RegistryKeepsItsClustersDownloadsAndGrants) {
   {
     RawDb db(path);
     EXPECT_EQ(db.integer("PRAGMA user_version"), kSchemaVersion);
-    EXPECT_EQ(kSchemaVersion, 3);
+    EXPECT_EQ(kSchemaVersion, 4);
   }
   const Cluster eks = registry.cluster(downloaded);
   EXPECT_EQ(eks.name, "old-eks");

@@ -71,6 +71,10 @@ def _schema_for(path: str, method: str, status: int) -> dict[str, Any]:
         template = path
     elif path.startswith("/v1/clusters/") and path.endswith("/accessinfo"):
         template = ACCESS_INFO_TEMPLATE
+    elif path.startswith("/v1/clusters/") and path.endswith("/activation"):
+        template = "/v1/clusters/{clusterid}/activation"
+    elif path.startswith("/v1/clusters/") and "/" not in path[len("/v1/clusters/") :]:
+        template = "/v1/clusters/{clusterid}"
     else:
         template = ""
     operation = OPENAPI["paths"].get(template, {}).get(method.lower(), {})
@@ -479,9 +483,11 @@ def test_encoded_slash_stays_inside_the_id(server: Server, world: World) -> None
     ]:
         assert_error(server.request(target, world.token), 400, BAD_PARAMETER, "clusterid")
     assert world.registry.cluster(cluster_id).downloaded_at is None
-    # ... and an encoded slash never turns a shorter path into the endpoint
+    # ... and an encoded slash never turns a shorter path into the endpoint: it
+    # is GET /v1/clusters/{clusterid} of the id "<id>/accessinfo", refused
     reply = server.request(f"/v1/clusters/{cluster_id}%2Faccessinfo", world.token)
-    assert_error(reply, 404, NOT_FOUND)
+    assert_error(reply, 400, BAD_PARAMETER, "clusterid")
+    assert world.registry.cluster(cluster_id).downloaded_at is None
 
 
 def test_percent_encoded_uppercase_is_still_uppercase(server: Server, world: World) -> None:
@@ -557,8 +563,9 @@ def test_garbage_that_is_not_http_gets_the_json_body(server: Server) -> None:
 # --- routes and methods ----------------------------------------------------------
 
 
+# (/v1/clusters and /v1/clusters/{clusterid} are the cluster API's: tests/python/test_cluster_http.py)
 @pytest.mark.parametrize(
-    "target", ["/", "/v1/clusters", "/v1/clusters/x", "/v1/clusters/x/accessinfo/", "/v2/clusters/x/accessinfo", "/docs"]
+    "target", ["/", "/v1/clusters/x/accessinfo/", "/v1/clusters/x/y", "/v2/clusters/x/accessinfo", "/docs"]
 )
 def test_unknown_route_is_404_json(server: Server, world: World, target: str) -> None:
     assert_error(server.request(target, world.token), 404, NOT_FOUND)

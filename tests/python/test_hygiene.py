@@ -169,9 +169,17 @@ def test_token_material_is_compared_only_as_hashes_in_constant_time() -> None:
     body = token_cpp[token_cpp.index("bool hashes_equal") :]
     body = body[: body.index("\n}\n")]
     assert "CRYPTO_memcmp" in body
-    service = (REPO / "core/src/access_info_service.cpp").read_text()
-    assert "hash_token(*request.token)" in service
-    assert "hashes_equal(token->hash, token_hash)" in service
+    # Rule 1 is judged in one place for accessinfo and the cluster API.
+    service = (REPO / "core/src/authenticator.cpp").read_text()
+    assert "hash_token(*token)" in service
+    assert "hashes_equal(record->hash, hash)" in service
+    for caller in ("access_info_service.cpp", "cluster_api_service.cpp"):
+        assert "authenticator_.authenticate(" in (REPO / "core/src" / caller).read_text(), caller
+    # A signature is compared the same way: CRYPTO_memcmp of the two hex strings.
+    signature_cpp = (REPO / "core/src/request_signature.cpp").read_text()
+    body = signature_cpp[signature_cpp.index("bool signature_matches") :]
+    body = body[: body.index("\n}\n")]
+    assert "CRYPTO_memcmp" in body
     store = (REPO / "core/src/sqlite_store.cpp").read_text()
     assert "WHERE t.hash = ?1" in store
 
@@ -207,6 +215,9 @@ def api_calls(token: str) -> dict[str, Optional[Callable[[Registry], Any]]]:
         "cluster": lambda r: r.cluster(PUBLIC_ID),
         "clusters": lambda r: r.clusters(),
         "create_token": lambda r: r.create_token("bob", ttl_seconds=60),
+        "create_access_key": lambda r: r.create_access_key("bob", ttl_seconds=60).ak,
+        "access_keys": lambda r: r.access_keys(),
+        "revoke_access_key": lambda r: r.revoke_access_key(r.create_access_key("carol", ttl_seconds=60).ak),
         "downloads": lambda r: r.downloads(),
         "grant": lambda r: r.grant("bob", PUBLIC_ID),
         "path": lambda r: r.path,

@@ -188,7 +188,7 @@ def test_exception_attributes_have_the_stub_types() -> None:
         for node in STUB_CLASSES["ClusterAccessError"].body
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
     }
-    assert annotations == {"status": "int", "code": "str", "message": "str"}
+    assert annotations == {"status": "int", "code": "str", "message": "str", "log_detail": "str"}
     with pytest.raises(_core.ClusterAccessError) as caught:
         _core.validate_cluster_id("nope")
     for attribute, type_name in annotations.items():

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "clusteraccess/delivery_guard.hpp"
+#include "clusteraccess/signed_request.hpp"
 
 namespace clusteraccess {
 
@@ -21,6 +22,10 @@ struct AccessRequest {
   /// download is not committed once it is abandoned. Empty: the answer is
   /// always wanted (a command line, a library call).
   std::shared_ptr<const DeliveryGuard> delivery = nullptr;
+  /// The request as received when it is signed with an access key (an
+  /// `Authorization` header); judged by rule 1 as `Credentials::signature`
+  /// is: a live `token` is enough, otherwise the signature decides.
+  std::optional<SignedRequest> signature = std::nullopt;
 };
 
 /// The 200 response.
@@ -48,7 +53,7 @@ struct AccessInfo {
   /// The serial (lowercase hex) of the agent certificate issued by this call;
   /// set only on the first download.
   std::optional<std::string> certificate_serial;
-  /// The principal whose token the request carried, for the front end's
+  /// The principal whose token (or access key) the request carried, for the front end's
   /// access log: set on the first download and on {"Downloaded"}, the
   /// answers that passed rule 1. A name, never a token.
   std::string principal;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "clusteraccess/access_info.hpp"
+#include "clusteraccess/access_key.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/cluster_registration.hpp"
@@ -14,3 +15,4 @@
 #include "clusteraccess/migration.hpp"
 #include "clusteraccess/registry.hpp"
 #include "clusteraccess/registry_options.hpp"
+#include "clusteraccess/signed_request.hpp"

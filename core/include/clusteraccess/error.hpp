@@ -55,8 +55,17 @@ class Error : public std::runtime_error {
   /// The error body of the cloud API: {"error_code": "...", "error_msg": "..."}.
   std::string to_json() const;
 
+  /// For the operator's log only, never in the body: which check refused a
+  /// credential (for a signed request, e.g. "signature: X-Sdk-Date more than
+  /// 15 minutes from the clock (access key AK...)"); empty for other errors.
+  /// It never holds a token, a secret key or a signature.
+  const std::string& log_detail() const noexcept { return log_detail_; }
+
   /// 403: the X-Auth-Token is missing, unknown, expired or revoked.
   static Error unauthenticated();
+  /// The same 403, body and all, with `log_detail` for the front end's log
+  /// (a signed request's refusal: see `SignatureRefusal`).
+  static Error unauthenticated(std::string log_detail);
   /// 403: the cluster does not exist or the principal may not query it.
   /// Deliberately one body for both cases, so that it is no existence oracle.
   static Error cluster_forbidden();
@@ -112,6 +121,7 @@ class Error : public std::runtime_error {
   Status status_;
   std::string code_;
   std::string message_;
+  std::string log_detail_;
 };
 
 }  // namespace clusteraccess

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "clusteraccess/access_info.hpp"
+#include "clusteraccess/access_key.hpp"
 #include "clusteraccess/cluster.hpp"
 #include "clusteraccess/cluster_id.hpp"
 #include "clusteraccess/cluster_registration.hpp"
@@ -118,6 +119,20 @@ class Registry {
   std::string create_token(std::string_view principal, std::chrono::seconds ttl);
   /// Revokes `token`; throws 404 when no such token exists.
   void revoke_token(std::string_view token);
+  /// Creates an access key for `principal` (created on first use) that
+  /// expires after `ttl` (at least one second): an AK (20 characters A-Z0-9)
+  /// and an SK (40 characters A-Za-z0-9), returned once. The SK is stored
+  /// sealed under the master key (AES-256-GCM, its row's identity as
+  /// associated data) and never returned again, logged or put in an error.
+  /// A request signed with it (`SignedRequest`) names `principal` as a token
+  /// of it would; grants stay per principal.
+  NewAccessKey create_access_key(std::string_view principal, std::chrono::seconds ttl);
+  /// Every access key, oldest first: AK, principal, times, revocation --
+  /// never the SK.
+  std::vector<AccessKeyInfo> access_keys() const;
+  /// Revokes access key `access_key` (its AK); throws 404 when there is none.
+  /// Revoking twice keeps the first time.
+  void revoke_access_key(std::string_view access_key);
   /// Allows `principal` (created on first use) to query cluster `id`;
   /// granting twice is harmless. Throws 404 when the cluster is unknown.
   void grant(std::string_view principal, const ClusterId& id);
@@ -127,7 +142,8 @@ class Registry {
   // --- the API --------------------------------------------------------------
 
   /// GET /v1/clusters/{clusterid}/accessinfo. Judges the request by the rules
-  /// in order (token 403, cluster id 400, existence and permission 403,
+  /// in order (token or signature 403 -- a live `request.token` is enough,
+  /// otherwise `request.signature` decides, see `Credentials` -- cluster id 400, existence and permission 403,
   /// category 400, network parameters 400); the first call that passes them
   /// issues the agent certificate and key and, atomically with returning
   /// them, records the download. Every later call returns {"Downloaded"}.
@@ -170,7 +186,9 @@ class Registry {
   // --- the cluster API (docs/contract.md, Cluster API) ----------------------
   //
   // Each call judges its caller first, as accessinfo's rules 1-3: the
-  // credentials must name a live principal (else 403 UCS.01000004); a
+  // credentials (a token, or a signed request) must name a live principal
+  // (else 403 UCS.01000004, with `Error::log_detail` saying which check of a
+  // signature failed); a
   // cluster id must be a k8s-uuid (else 400 UCS.01000011); the cluster must
   // exist and the principal hold a grant on it (else the one 403 body of
   // `Error::cluster_forbidden`). Storage failures are 500. A refused call
