@@ -31,7 +31,7 @@ struct Table {
   std::vector<Column> columns;
 };
 
-// Every table of schema version 3, parents before children (foreign keys).
+// Every table of schema version 4, parents before children (foreign keys).
 // Both backends name tables and columns alike (postgres_schema.cpp).
 const std::vector<Table>& tables() {
   constexpr Kind I = Kind::kInteger;
@@ -50,6 +50,10 @@ const std::vector<Table>& tables() {
       {"cluster_metadata", {{"cluster_id", B}, {"kind", T}, {"key", T}, {"value", T}}},
       {"principals", {{"name", T}, {"created_at", I}}},
       {"tokens", {{"hash", B}, {"principal", T}, {"created_at", I}, {"expires_at", I}, {"revoked_at", I}}},
+      // The SK sealed, copied as it is: it opens with the same master key.
+      {"access_keys",
+       {{"access_key", T}, {"principal", T}, {"sealed_secret", B}, {"created_at", I}, {"expires_at", I},
+        {"revoked_at", I}}},
       {"grants", {{"principal", T}, {"cluster_id", B}}},
       {"deleted_clusters", {{"id", B}, {"deleted_at", I}}},
       {"revocations", {{"certificate_serial", T}, {"cluster_id", B}, {"revoked_at", I}, {"reason", T}}},

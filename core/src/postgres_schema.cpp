@@ -129,6 +129,22 @@ CREATE TABLE downloads (
 );
 )sql";
 
+// Version 3 -> 4, as SQLite's (schema.cpp): access keys (docs/contract.md,
+// AK/SK). The SK is kept sealed under the master key (the layer above the
+// store seals it, with the row's identity as associated data), as bytea; a
+// key is never deleted, only revoked, so the audit of who held which AK
+// stays.
+constexpr const char* kUpgradeFrom3 = R"sql(
+CREATE TABLE access_keys (
+  access_key    text PRIMARY KEY CHECK (length(access_key) = 20),
+  principal     text NOT NULL REFERENCES principals (name),
+  sealed_secret bytea NOT NULL,
+  created_at    bigint NOT NULL,
+  expires_at    bigint NOT NULL,
+  revoked_at    bigint
+);
+)sql";
+
 // Any number: the key of the advisory lock held while the schema is made.
 constexpr const char* kLockSchema = "SELECT pg_advisory_xact_lock(7468201735)";
 
@@ -183,10 +199,14 @@ void create_or_check_postgres_schema(postgres::Connection& connection) {
   state = read_state(connection);  // again, under the lock: another process may have made it
   check(state);
   if (state.version == kPostgresSchemaVersion) return;
-  connection.exec(kSchema);
-  connection.exec(("INSERT INTO clusteraccess_schema (version) VALUES (" +
-                   std::to_string(kPostgresSchemaVersion) + ")")
-                      .c_str());
+  // A new schema is made as version 3, then upgraded like an existing one:
+  // one path to each version, as for SQLite.
+  if (state.version < 0) {
+    connection.exec(kSchema);
+    connection.exec("INSERT INTO clusteraccess_schema (version) VALUES (3)");
+  }
+  connection.exec(kUpgradeFrom3);
+  connection.exec(("UPDATE clusteraccess_schema SET version = " + std::to_string(kPostgresSchemaVersion)).c_str());
   transaction.commit();
 }
 

@@ -203,20 +203,38 @@ constexpr Query kRequestState{"request_state",
                               "LEFT JOIN grants AS g ON g.principal = t.principal AND g.cluster_id = $2 "
                               "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                               "WHERE t.hash = $1"};
+// The same for a signed request, through the access key's principal.
+constexpr Query kSignedRequestState{"signed_request_state",
+                                    "SELECT k.principal, k.sealed_secret, k.expires_at, k.revoked_at IS NOT NULL, "
+                                    "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
+                                    "FROM access_keys AS k "
+                                    "LEFT JOIN grants AS g ON g.principal = k.principal AND g.cluster_id = $2 "
+                                    "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
+                                    "WHERE k.access_key = $1"};
+constexpr Query kInsertAccessKey{"insert_access_key",
+                                 "INSERT INTO access_keys (access_key, principal, sealed_secret, created_at, "
+                                 "expires_at) VALUES ($1, $2, $3, $4, $5)"};
+constexpr Query kRevokeAccessKey{"revoke_access_key",
+                                 "UPDATE access_keys SET revoked_at = coalesce(revoked_at, $2) WHERE access_key = $1"};
+constexpr Query kAccessKeys{"access_keys",
+                            "SELECT access_key, principal, created_at, expires_at, revoked_at FROM access_keys "
+                            "ORDER BY created_at, access_key"};
 // The download's conditional commit: it takes the cluster's row lock, and
 // under READ COMMITTED a racing commit that waited for the lock evaluates
 // the WHERE again on the row's latest version -- so of racing commits
 // exactly one changes a row; the others change nothing. The conditions
 // re-check what the rules checked before the key was made: a revoked grant
-// or token, or an activation (a new generation) meanwhile, also make it
-// change nothing.
+// or token (the access key, for a signed request: $7 set), or an activation
+// (a new generation) meanwhile, also make it change nothing.
 constexpr Query kMarkDownloaded{
     "mark_downloaded",
     "UPDATE clusters SET downloaded_at = $1, certificate_serial = $2, updated_at = $1 "
     "WHERE id = $3 AND downloaded_at IS NULL AND generation = $6 "
     "AND EXISTS (SELECT 1 FROM grants WHERE principal = $4 AND cluster_id = $3) "
-    "AND EXISTS (SELECT 1 FROM tokens WHERE hash = $5 AND principal = $4 "
-    "AND revoked_at IS NULL AND expires_at > $1) RETURNING generation"};
+    "AND (($7::text IS NULL AND EXISTS (SELECT 1 FROM tokens WHERE hash = $5 AND principal = $4 "
+    "AND revoked_at IS NULL AND expires_at > $1)) "
+    "OR ($7::text IS NOT NULL AND EXISTS (SELECT 1 FROM access_keys WHERE access_key = $7::text "
+    "AND principal = $4 AND revoked_at IS NULL AND expires_at > $1))) RETURNING generation"};
 constexpr Query kInsertDownload{"insert_download",
                                 "INSERT INTO downloads (cluster_id, principal, downloaded_at, certificate_serial, "
                                 "network, region, vpcendpoint, generation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
@@ -694,6 +712,63 @@ RequestState PostgresStore::request_state(const TokenHash& hash, const std::opti
   return state;
 }
 
+SignedRequestState PostgresStore::signed_request_state(std::string_view access_key,
+                                                        const std::optional<ClusterId>& id) {
+  auto lease = borrow();
+  Params params;
+  params.add(access_key);
+  if (id) {
+    add_id(params, *id);
+  } else {
+    params.add_null();  // no cluster
+  }
+  const auto result = (*lease).run(kSignedRequestState, params);
+  if (result.rows() == 0) return {};
+  SignedRequestState state;
+  state.key = StoredAccessKey{result.text(0, 0), SecretString(result.bytes(0, 1)), result.integer(0, 2),
+                              result.boolean(0, 3)};
+  if (!result.is_null(0, 4)) {
+    state.access = ClusterAccess{stored_category(result.text(0, 4)), stored_network(result.text(0, 5)),
+                                 result.boolean(0, 6), result.integer(0, 7)};
+  }
+  return state;
+}
+
+void PostgresStore::insert_access_key(std::string_view principal, std::string_view access_key,
+                                      std::string_view sealed_secret, std::int64_t now, std::int64_t expires_at) {
+  auto lease = borrow();
+  auto& db = *lease;
+  postgres::retrying([&] {
+    postgres::Transaction transaction(db);
+    Params add;
+    db.run(kAddPrincipal, add.add(principal).add(now));
+    Params params;
+    params.add(access_key).add(principal).add_bytes(sealed_secret.data(), sealed_secret.size());
+    params.add(now).add(expires_at);
+    // A stored AK is a unique violation: a storage failure, as it should be.
+    db.run(kInsertAccessKey, params);
+    transaction.commit();
+  });
+}
+
+bool PostgresStore::revoke_access_key(std::string_view access_key, std::int64_t now) {
+  auto lease = borrow();
+  Params params;
+  params.add(access_key).add(now);
+  return (*lease).run(kRevokeAccessKey, params).affected() == 1;
+}
+
+std::vector<AccessKeyInfo> PostgresStore::access_keys() {
+  auto lease = borrow();
+  const auto result = (*lease).run(kAccessKeys, Params());
+  std::vector<AccessKeyInfo> out;
+  for (int row = 0; row < result.rows(); ++row) {
+    out.push_back(AccessKeyInfo{result.text(row, 0), result.text(row, 1), result.integer(row, 2),
+                                result.integer(row, 3), result.optional_integer(row, 4)});
+  }
+  return out;
+}
+
 bool PostgresStore::record_download(const DownloadCommit& commit) {
   auto lease = borrow();
   auto& db = *lease;
@@ -703,7 +778,7 @@ bool PostgresStore::record_download(const DownloadCommit& commit) {
       Params params;
       params.add(commit.now).add(commit.certificate_serial);
       add_id(params, commit.cluster_id).add(commit.principal);
-      add_hash(params, commit.token_hash).add(commit.generation);
+      add_hash(params, commit.token_hash).add(commit.generation).add(commit.access_key);
       // Decides the winner and holds the cluster's row lock to the commit.
       if (db.run(kMarkDownloaded, params).rows() != 1) return false;  // rolled back
     }

@@ -65,7 +65,13 @@ class PostgresStore final : public Store {
   bool revoke_token(const TokenHash& hash, std::int64_t now) override;
   bool grant(std::string_view principal, const ClusterId& id, std::int64_t now) override;
   bool revoke_grant(std::string_view principal, const ClusterId& id) override;
+  void insert_access_key(std::string_view principal, std::string_view access_key,
+                         std::string_view sealed_secret, std::int64_t now, std::int64_t expires_at) override;
+  bool revoke_access_key(std::string_view access_key, std::int64_t now) override;
+  std::vector<AccessKeyInfo> access_keys() override;
   RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) override;
+  SignedRequestState signed_request_state(std::string_view access_key,
+                                          const std::optional<ClusterId>& id) override;
   bool record_download(const DownloadCommit& commit) override;
   std::vector<DownloadRecord> downloads() override;
   /// Refuses with `Error::not_configured`: the database is not a file;

@@ -473,6 +473,115 @@ TEST_P(StoreContractTest, RacingRecordDownloadsHaveExactlyOneWinner) {
   EXPECT_EQ(store.downloads().size(), 10u);
 }
 
+// --- access keys (AK/SK) ----------------------------------------------------------
+
+// An AK of the stored form (20 characters), distinct per `n`.
+std::string access_key_id(int n) {
+  std::string ak = "AKTEST" + std::to_string(n);
+  ak.resize(20, '0');
+  return ak;
+}
+
+// Sealed bytes as the layer above hands them over: opaque, NUL and high
+// bytes included, kept byte for byte.
+const std::string kSealed = std::string("\x00\x01sealed\xff\x80", 10) + std::string(40, '\x7f');
+
+DownloadCommit signed_commit_for(const ClusterId& id, const std::string& principal, const std::string& access_key,
+                                 std::string serial, std::int64_t now = kNow + 10) {
+  DownloadCommit commit = commit_for(id, principal, TokenHash{}, std::move(serial), now);
+  commit.access_key = access_key;
+  return commit;
+}
+
+TEST_P(StoreContractTest, AccessKeysKeepTheirSealedSecretAndAreListedOldestFirstWithoutIt) {
+  store_.insert_access_key("bob", access_key_id(2), "second", kNow + 5, kNow + 100);
+  store_.insert_access_key("alice", access_key_id(1), kSealed, kNow, kNow + 3600);
+  const SignedRequestState state = store_.signed_request_state(access_key_id(1), std::nullopt);
+  ASSERT_TRUE(state.key.has_value());
+  EXPECT_EQ(state.key->principal, "alice");
+  EXPECT_EQ(state.key->sealed_secret.view(), kSealed);
+  EXPECT_EQ(state.key->expires_at, kNow + 3600);
+  EXPECT_FALSE(state.key->revoked);
+  EXPECT_FALSE(state.access.has_value());  // no cluster asked for
+  const auto keys = store_.access_keys();
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].access_key, access_key_id(1));
+  EXPECT_EQ(keys[0].principal, "alice");
+  EXPECT_EQ(keys[0].created_at, kNow);
+  EXPECT_EQ(keys[0].expires_at, kNow + 3600);
+  EXPECT_FALSE(keys[0].revoked_at.has_value());
+  EXPECT_EQ(keys[1].access_key, access_key_id(2));
+  EXPECT_EQ(keys[1].principal, "bob");  // a principal new to the store, created with its key
+}
+
+TEST_P(StoreContractTest, DuplicateAccessKeyIsRefusedAndChangesNothing) {
+  store_.insert_access_key("alice", access_key_id(1), kSealed, kNow, kNow + 3600);
+  const Error error = error_of([&] { store_.insert_access_key("bob", access_key_id(1), "other", kNow, kNow + 10); });
+  EXPECT_EQ(error.http_status(), 500);
+  const auto state = store_.signed_request_state(access_key_id(1), std::nullopt);
+  ASSERT_TRUE(state.key.has_value());
+  EXPECT_EQ(state.key->principal, "alice");
+  EXPECT_EQ(state.key->sealed_secret.view(), kSealed);
+  EXPECT_EQ(store_.access_keys().size(), 1u);
+}
+
+TEST_P(StoreContractTest, RevokeAccessKeyKeepsTheFirstRevocationTime) {
+  store_.insert_access_key("alice", access_key_id(1), kSealed, kNow, kNow + 3600);
+  EXPECT_TRUE(store_.revoke_access_key(access_key_id(1), kNow + 7));
+  EXPECT_TRUE(store_.revoke_access_key(access_key_id(1), kNow + 9));
+  EXPECT_EQ(store_.access_keys().at(0).revoked_at, kNow + 7);
+  EXPECT_TRUE(store_.signed_request_state(access_key_id(1), std::nullopt).key->revoked);
+  EXPECT_FALSE(store_.revoke_access_key(access_key_id(3), kNow + 9));
+}
+
+TEST_P(StoreContractTest, SignedRequestStateIsTheKeyAndTheClusterOfItsPrincipal) {
+  store_.insert_access_key("alice", access_key_id(1), kSealed, kNow, kNow + 3600);
+  store_.insert_access_key("bob", access_key_id(2), kSealed, kNow, kNow + 3600);
+  const SignedRequestState granted = store_.signed_request_state(access_key_id(1), cluster_.id);
+  ASSERT_TRUE(granted.key.has_value());
+  ASSERT_TRUE(granted.access.has_value());
+  EXPECT_EQ(granted.access->category, ClusterCategory::kAttached);
+  EXPECT_EQ(granted.access->network, AccessNetwork::kPublic);
+  EXPECT_FALSE(granted.access->downloaded);
+  EXPECT_EQ(granted.access->generation, 1);
+  // bob holds no grant: his key, not the cluster.
+  const SignedRequestState ungranted = store_.signed_request_state(access_key_id(2), cluster_.id);
+  EXPECT_TRUE(ungranted.key.has_value());
+  EXPECT_FALSE(ungranted.access.has_value());
+  // An unknown AK: nothing at all, not even for an existing cluster.
+  const SignedRequestState unknown = store_.signed_request_state(access_key_id(3), cluster_.id);
+  EXPECT_FALSE(unknown.key.has_value());
+  EXPECT_FALSE(unknown.access.has_value());
+  ASSERT_TRUE(store_.record_download(signed_commit_for(cluster_.id, "alice", access_key_id(1), "aaaa")));
+  EXPECT_TRUE(store_.signed_request_state(access_key_id(1), cluster_.id).access->downloaded);
+}
+
+TEST_P(StoreContractTest, SignedRecordDownloadRequiresTheAccessKeyLiveNotTheToken) {
+  store_.insert_access_key("alice", access_key_id(1), kSealed, kNow, kNow + 3600);
+  store_.insert_access_key("bob", access_key_id(2), kSealed, kNow, kNow + 3600);
+  // Another principal's key, an unknown key, a key dead at commit time.
+  EXPECT_FALSE(store_.record_download(signed_commit_for(cluster_.id, "alice", access_key_id(2), "aaaa")));
+  EXPECT_FALSE(store_.record_download(signed_commit_for(cluster_.id, "alice", access_key_id(3), "aaaa")));
+  EXPECT_FALSE(store_.record_download(signed_commit_for(cluster_.id, "alice", access_key_id(1), "aaaa", kNow + 3600)));
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+  // The token is not what a signed commit needs: revoked, the key still commits.
+  ASSERT_TRUE(store_.revoke_token(alice_hash_, kNow + 1));
+  ASSERT_TRUE(store_.record_download(signed_commit_for(cluster_.id, "alice", access_key_id(1), "aaaa", kNow + 3599)));
+  EXPECT_EQ(store_.cluster(cluster_.id)->certificate_serial, "aaaa");
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].principal, "alice");
+}
+
+TEST_P(StoreContractTest, SignedRecordDownloadIsFalseOnceTheAccessKeyIsRevoked) {
+  store_.insert_access_key("alice", access_key_id(1), kSealed, kNow, kNow + 3600);
+  ASSERT_TRUE(store_.revoke_access_key(access_key_id(1), kNow + 5));
+  // The live token does not stand in for the revoked key.
+  EXPECT_FALSE(store_.record_download(signed_commit_for(cluster_.id, "alice", access_key_id(1), "aaaa")));
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(testing::test_backends()),
                          testing::BackendName());
 

@@ -339,6 +339,8 @@ def state_of(registry: Registry) -> dict[str, object]:
         "events": [(e.kind, e.cluster_id, e.at, e.principal, e.certificate_serial, e.generation)
                    for e in registry.events()],
         "revoked": revoked_serials(registry),
+        "access_keys": [(k.ak, k.principal, k.created_at, k.expires_at, k.revoked_at)
+                        for k in registry.access_keys()],
     }
 
 
@@ -354,6 +356,8 @@ def test_a_migrated_installation_answers_the_same(
     alice = source.create_token("alice", ttl_seconds=86400)
     gone = source.create_token("alice", ttl_seconds=86400)
     source.revoke_token(gone)
+    source.create_access_key("alice", ttl_seconds=3600)
+    source.revoke_access_key(source.create_access_key("bob", ttl_seconds=60).ak)
     names = ("downloaded", "pending", "activated", "connected", "deleted", "private")
     ids = {name: source.register_cluster(f"cluster-{name}", provider="eks",
                                          network="private" if name == "private" else "public") for name in names}
@@ -374,7 +378,7 @@ def test_a_migrated_installation_answers_the_same(
     assert [table for table, _, _ in copied][:2] == ["settings", "certificate_authority"]
     counts = {table: rows for table, rows, _ in copied}
     assert counts["clusters"] == 5 and counts["deleted_clusters"] == 1 and counts["tokens"] == 2
-    assert counts["downloads"] == 5 and counts["revocations"] == 2
+    assert counts["downloads"] == 5 and counts["revocations"] == 2 and counts["access_keys"] == 2
 
     # The same master key file opens the copied CA.
     migrated = Registry(target.target, clock=clock, master_key_file=f"{source_path}.key")

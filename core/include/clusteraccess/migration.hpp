@@ -22,7 +22,8 @@ struct MigratedTable {
 /// the target opens with the same master key file), regions, clusters with
 /// their download state, serials, generations, labels and annotations,
 /// tombstones of deleted clusters, revocations, events, principals, token
-/// hashes, grants and download records.
+/// hashes, access keys (their SKs sealed, byte for byte), grants and
+/// download records.
 ///
 /// The source is read in one snapshot and the target written in one
 /// transaction; before it commits, every table is read back from the
