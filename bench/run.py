@@ -17,6 +17,10 @@ Programs (all in bench/):
                     and an activation against a first download plus a commit
   python_bench.py   the library through the Python module, and the peer
   http_bench.py     the HTTP service under wrk, and a trivial endpoint
+  postgres_bench    the library on PostgreSQL (Unix socket, fsync on) next to
+                    bare libpq: a point SELECT and a durable commit; on
+                    --postgres URI, $CLUSTERACCESS_TEST_POSTGRES, or else a
+                    throwaway cluster started with scripts/postgres.sh
 """
 
 from __future__ import annotations
@@ -329,7 +333,61 @@ def build_table(data: dict[str, Any], smoke: bool, scales: list[int]) -> Table:
             t.verdicts.append((f"DB bytes per downloaded cluster @ {n:,}: < 2 KiB", bytes_per < 2048))
     # 7. The cluster API and the lifecycle.
     cluster_api_rows(t, data["cluster_api"], small, large)
+    # 8. PostgreSQL, next to the SQLite rows above.
+    postgres = data.get("postgres")
+    if postgres is not None:
+        postgres_rows(t, postgres, library, crypto, small)
     return t
+
+
+def postgres_rows(t: Table, pg: dict[str, Any], library: dict[str, Any], crypto: dict[str, Any], small: int) -> None:
+    """Section 8: the library on PostgreSQL against bare libpq, and against SQLite's rows of this run."""
+    t.section("8. PostgreSQL 15, Unix socket, fsync on (C++; ratios against bare libpq and SQLite, same run)")
+    floor = pg["pg/floor/point_select"]
+    floor_rate = fig(floor, "items_per_second")
+    t.row("floor: libpq prepared point SELECT by primary key, one round trip", floor_rate, fig(floor, "p50_us"),
+          fig(floor, "p99_us"), "1.0x floor")
+    commit = pg["pg/ceiling/commit"]
+    t.row("ceiling: BEGIN; 1-row conditional UPDATE; COMMIT (durable)", fig(commit, "items_per_second"),
+          fig(commit, "p50_us"), fig(commit, "p99_us"))
+    for key, label in PATHS:
+        entry = pg[f"pg/repeat/{key}"]
+        rate = fig(entry, "items_per_second")
+        sqlite = library[f"repeat/{key}/{small}/try"]
+        t.row(f"try_access_info: {label}", rate, fig(entry, "p50_us"), fig(entry, "p99_us"),
+              f"{floor_rate / rate:.1f}x floor time, {fig(sqlite, 'items_per_second') / rate:.1f}x SQLite's time")
+    issue = pg["pg/issue"]
+    ceiling_p50 = fig(issue, "ceiling_update_p50_us") + fig(crypto, "p50_us")
+    ceiling_mean = fig(issue, "ceiling_update_mean_us") + fig(crypto, "mean_us")
+    sqlite_issue = library[f"issue/{small}"]
+    t.row("access_info: first download", fig(issue, "items_per_second"), fig(issue, "p50_us"), fig(issue, "p99_us"),
+          f"{ceiling_p50 / fig(issue, 'p50_us'):.0%} of keygen+sign+bare commit (p50), "
+          f"{ceiling_mean / fig(issue, 'mean_us'):.0%} (mean); "
+          f"{fig(issue, 'items_per_second') / fig(sqlite_issue, 'items_per_second'):.2f}x SQLite's rate")
+    one = pg["pg/issue_clients/registries:1/threads:8"]
+    two = pg["pg/issue_clients/registries:2/threads:16"]
+    t.row("first downloads: 1 registry x 8 threads", fig(one, "items_per_second"), fig(one, "p50_us"),
+          fig(one, "p99_us"), "1.00x")
+    t.row("first downloads: 2 registries (own pools) x 8 threads", fig(two, "items_per_second"), fig(two, "p50_us"),
+          fig(two, "p99_us"), f"{fig(two, 'items_per_second') / fig(one, 'items_per_second'):.2f}x one registry")
+
+
+def postgres_figures(bench_dir: str, workdir: str, uri: str | None, smoke: bool) -> dict[str, dict[str, Any]]:
+    """postgres_bench's figures, on `uri` or on a throwaway cluster started for it."""
+    script = os.path.join(HERE, "..", "scripts", "postgres.sh")
+    cluster_dir = None
+    if uri is None:
+        cluster_dir = tempfile.mkdtemp(prefix="clusteraccess-bench-pg-")
+        os.rmdir(cluster_dir)
+        uri = run([script, "start", cluster_dir], "throwaway PostgreSQL cluster").strip()
+    try:
+        sizes = ["--clusters=200", "--issue-iterations=16", "--benchmark_min_time=0.05"] if smoke else \
+            ["--clusters=2000", "--issue-iterations=200", "--benchmark_min_time=1"]
+        return google_benchmark(os.path.join(bench_dir, "postgres_bench"),
+                                [f"--uri={uri}", f"--workdir={workdir}", *sizes], "C++ library on PostgreSQL")
+    finally:
+        if cluster_dir is not None:
+            subprocess.run([script, "stop", cluster_dir], check=False)
 
 
 # --- main ------------------------------------------------------------------------------
@@ -342,6 +400,9 @@ def main() -> int:
     parser.add_argument("--workdir", default=None, help="where the databases go (default: a temporary dir)")
     parser.add_argument("--json", default=None, help="also write every figure to this file")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP run")
+    parser.add_argument("--postgres", default=os.environ.get("CLUSTERACCESS_TEST_POSTGRES"),
+                        help="a PostgreSQL URI to bench on (default: $CLUSTERACCESS_TEST_POSTGRES, else a "
+                        "throwaway cluster)")
     args = parser.parse_args()
 
     bench_dir = os.path.join(args.build_dir, "bench")
@@ -380,6 +441,7 @@ def main() -> int:
             [f"--workdir={workdir}", f"--scales={','.join(map(str, scales))}",
              f"--issue-iterations={issue_iterations}", f"--benchmark_min_time={repeat_time}"],
             f"C++ library at {' and '.join(f'{n:,}' for n in scales)} clusters")
+        data["postgres"] = postgres_figures(bench_dir, workdir, args.postgres, args.smoke)
         data["cluster_api"] = google_benchmark(
             os.path.join(bench_dir, "cluster_api_bench"),
             [f"--workdir={workdir}", f"--scales={','.join(map(str, scales))}",

@@ -26,7 +26,7 @@ cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCLUSTERACCESS_BUILD_BENCHMARKS=ON -DCLUSTERACCESS_BUILD_PYTHON=ON -DCLUSTERACCESS_BUILD_TESTS=OFF \
   -DCLUSTERACCESS_INSTALL=OFF -Dpybind11_DIR="$pybind11_dir" -DPython_EXECUTABLE="$(command -v "$python")" \
   >/dev/null
-cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" --target ceiling_bench component_bench library_bench cluster_api_bench _core \
+cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" --target ceiling_bench component_bench library_bench cluster_api_bench postgres_bench _core \
   >/dev/null
 
 exec "$python" bench/run.py --build-dir "$build_dir" "$@"

@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "access_info_fast_path.hpp"
 #include "access_key_bindings.hpp"
@@ -48,6 +50,22 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "new_cluster_id", [] { return ca::ClusterId::generate().str(); },
       "A new random (version 4) cluster id.");
+
+  m.def(
+      "migrate_registry",
+      [](const std::string& source, const std::string& target) {
+        std::vector<std::tuple<std::string, std::int64_t, std::string>> out;
+        {
+          py::gil_scoped_release release;
+          for (auto& table : ca::migrate_registry(source, target)) {
+            out.emplace_back(std::move(table.name), table.rows, std::move(table.digest));
+          }
+        }
+        return out;
+      },
+      py::arg("source"), py::arg("target"),
+      "Copies the SQLite registry file source into an empty PostgreSQL registry at the URI target, "
+      "verifies the copy and returns (table, rows, digest) per table.");
 
   py::class_<ca::Cluster>(m, "Cluster", "A registered cluster. Times are Unix seconds.")
       .def_property_readonly("id", [](const ca::Cluster& c) { return c.id.str(); })

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything clusteraccess needs on a Debian 12 machine: the Debian
-# packages (compiler, Boost, SQLite, OpenSSL, GoogleTest, Google Benchmark,
-# clang with libFuzzer, wrk) and a Python virtual environment in .venv with the
+# packages (compiler, Boost, SQLite, OpenSSL, PostgreSQL 15 and libpq,
+# GoogleTest, Google Benchmark, clang with libFuzzer, wrk) and a Python virtual environment in .venv with the
 # pinned PyPI packages of requirements-dev.txt. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential pkg-config
-  libboost-dev libsqlite3-dev libssl-dev
+  libboost-dev libsqlite3-dev libssl-dev libpq-dev
+  postgresql-15
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev llvm
   python3-dev python3-venv

@@ -79,7 +79,7 @@ if wants tsan; then
   tsan_dir="$build_root/tsan"
   step "ThreadSanitizer build of the concurrency tests ($tsan_dir)"
   configure "$tsan_dir" -DCLUSTERACCESS_SANITIZE=thread -DCLUSTERACCESS_BUILD_TESTS=ON -DCLUSTERACCESS_INSTALL=OFF
-  "$cmake" --build "$tsan_dir" -j "$JOBS" --target concurrency_test sqlite_store_test
+  "$cmake" --build "$tsan_dir" -j "$JOBS" --target concurrency_test sqlite_store_test store_contract_test
   step "the concurrency tests under TSan"
   "$ctest" --test-dir "$tsan_dir" -L concurrency -j "$JOBS" --output-on-failure --no-tests=error
 fi

@@ -15,6 +15,8 @@
 #include "installation_settings.hpp"
 #include "names.hpp"
 #include "registration_rules.hpp"
+#include "postgres.hpp"
+#include "postgres_store.hpp"
 #include "sqlite_store.hpp"
 #include "token.hpp"
 
@@ -53,10 +55,24 @@ constexpr const char* kAdmin = "admin";
 
 // The master key's file: the one the options name, else `<path>.key`; an
 // in-memory registry, which no one can reopen, gets an ephemeral key ("").
+// A PostgreSQL registry has no file to put it next to, and every replica
+// must open the CA with the same key: it must be named (docs/postgres.md).
 std::string master_key_file_for(const std::string& path, const RegistryOptions& options) {
   if (!options.master_key_file.empty()) return options.master_key_file;
   if (path == ":memory:") return {};
+  if (postgres::is_uri(path)) {
+    throw Error::not_configured(
+        "a PostgreSQL registry needs its master key file named (RegistryOptions::master_key_file, "
+        "--master-key-file), the same file on every replica");
+  }
   return path + ".key";
+}
+
+// The one place that picks the backend: a postgresql:// or postgres:// URI
+// is a PostgreSQL database, anything else a SQLite file.
+std::unique_ptr<Store> open_store(const std::string& location, const RegistryOptions& options) {
+  if (postgres::is_uri(location)) return std::make_unique<PostgresStore>(location, options.busy_timeout);
+  return std::make_unique<SqliteStore>(location, options.busy_timeout);
 }
 
 void require_principal(std::string_view principal) {
@@ -84,7 +100,7 @@ struct Registry::Impl {
       : path(registry_path),
         options(checked(std::move(registry_options))),
         vault(master_key_file_for(path, options)),
-        store(std::make_unique<SqliteStore>(path, options.busy_timeout)),
+        store(open_store(path, options)),
         authority(vault.open(*store, [this] { return CertificateAuthority::create(now(), kCaValidity); })),
         keys(*store, vault.master_key()),
         authenticator(*store, keys, options),

@@ -87,6 +87,14 @@ def validate_cluster_id(text: str) -> str:
 def new_cluster_id() -> str:
     """A new random (version 4) cluster id."""
 
+def migrate_registry(source: str, target: str) -> list[tuple[str, int, str]]:
+    """Copies the SQLite registry file source into an empty PostgreSQL
+    registry at the URI target (postgresql://...), verifies the copy (rows and
+    a SHA-256 content digest per table, read back from the target) and
+    returns (table, rows, digest) per table. The CA key is copied sealed: the
+    target opens with the source's master key file. Raises ConflictError
+    when the target holds data, NotFoundError when source does not exist."""
+
 class Cluster:
     """A registered cluster. Times are Unix seconds."""
 
@@ -280,7 +288,9 @@ class Registry:
         master_key_file: str | os.PathLike[str] | None = None,
         connection_window_seconds: int = 1800,
     ) -> None:
-        """Opens (creating it 0600, with its CA, on first use) the registry at path.
+        """Opens (creating it 0600, with its CA, on first use) the registry at path,
+        or in the PostgreSQL database of a postgresql:// URI (docs/postgres.md; then
+        master_key_file is required).
 
         The CA key is stored sealed under the 32-byte master key in
         master_key_file (default: path + ".key"), created 0600 with a new

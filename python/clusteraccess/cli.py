@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         metavar="PATH",
         default=os.environ.get(DB_ENV, DEFAULT_DB),
-        help=f"the registry file (default: ${DB_ENV} or ./{DEFAULT_DB})",
+        help=f"the registry file, or a PostgreSQL URI postgresql://... (default: ${DB_ENV} or ./{DEFAULT_DB})",
     )
     parser.add_argument(
         "--master-key-file",
@@ -222,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add("downloads").add_argument("--json", action="store_true", help="print JSON")
     commands.add("backup").add_argument(
         "destination", metavar="DEST", help="the copy to write: a new file, created with mode 0600")
+    migrate = commands.add("migrate")
+    migrate.add_argument("--from", dest="source", metavar="PATH", required=True,
+                         help="the SQLite registry file to copy")
+    migrate.add_argument("--to", dest="target", metavar="URI", required=True,
+                         help="an empty PostgreSQL registry: postgresql://... (open it with the same master key file)")
 
     serve = commands.add("serve")
     # Also after the command, so that `python -m clusteraccess.service --db PATH`

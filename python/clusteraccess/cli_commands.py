@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Optional
 
-from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body
+from ._core import DOWNLOADED, ClusterAccessError, Registry, error_body, migrate_registry
 from .cli_output import (
     ACCESS_KEY_FIELDS,
     CLUSTER_FIELDS,
@@ -41,9 +41,14 @@ EXIT_CODES = {400: 40, 403: 43, 404: 44, 409: 49, 500: 50}
 Handler = Callable[[argparse.Namespace], int]
 
 
+def is_database_uri(location: str) -> bool:
+    """Whether --db names a PostgreSQL database (its schema is created when first opened) rather than a file."""
+    return location.startswith(("postgresql://", "postgres://"))
+
+
 def require_registry(path: str) -> None:
     """Fails unless there is a registry file at `path` (only `init` creates one)."""
-    if not os.path.exists(path):
+    if not is_database_uri(path) and not os.path.exists(path):
         raise CommandError(f"no registry at {path} (run `clusteraccess init` first, or give --db)")
 
 
@@ -254,6 +259,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copies a SQLite registry into an empty PostgreSQL one, verifies the copy and prints rows and digest per table."""
+    require_registry(args.source)
+    for table, rows, digest in migrate_registry(args.source, args.target):
+        print(f"{table:<22} {rows:>8} rows  sha256 {digest}")
+    return 0
+
+
 def cmd_cluster_activate(args: argparse.Namespace) -> int:
     """Activation: revokes the cluster's agent certificate and returns it to Pending, so that its access information can be downloaded again, once."""
     open_registry(args).reactivate(args.cluster_id)
@@ -345,5 +358,6 @@ COMMANDS: dict[str, Handler] = {
     "accessinfo": cmd_accessinfo,
     "downloads": cmd_downloads,
     "backup": cmd_backup,
+    "migrate": cmd_migrate,
     "serve": cmd_serve,
 }

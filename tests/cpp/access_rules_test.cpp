@@ -11,6 +11,7 @@
 
 #include "clusteraccess/clusteraccess.hpp"
 #include "fault_injection.hpp"
+#include "backend_support.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess {
@@ -33,9 +34,12 @@ RegistryOptions options_with(const ManualClock& clock) {
   return options;
 }
 
-class AccessRules : public ::testing::Test {
+// Every rule, on every backend (SQLite in memory, and PostgreSQL).
+class AccessRules : public ::testing::TestWithParam<std::string> {
  protected:
-  AccessRules() : registry_(":memory:", options_with(clock_)) {
+  AccessRules()
+      : location_(GetParam(), /*in_memory=*/true),
+        registry_(location_.location(), location_.registry_options(options_with(clock_))) {
     registry_.set_public_endpoint("proxy.example.com", 30123);
     registry_.add_region("eu-de", "proxy.eu-de.example.com", 30124);
     public_id_ = registry_.register_cluster(spec("public-one", ClusterCategory::kAttached, "eks",
@@ -95,6 +99,7 @@ class AccessRules : public ::testing::Test {
   }
 
   ManualClock clock_;
+  testing::TestLocation location_;
   Registry registry_;
   ClusterId public_id_ = ClusterId::generate();
   ClusterId private_id_ = ClusterId::generate();
@@ -106,17 +111,17 @@ class AccessRules : public ::testing::Test {
 
 // --- step 1: a live token ----------------------------------------------------
 
-TEST_F(AccessRules, MissingTokenIs403) {
+TEST_P(AccessRules, MissingTokenIs403) {
   expect_failure(failure(public_id_.str(), kNone), 403, kForbidden);
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, EmptyTokenIs403) {
+TEST_P(AccessRules, EmptyTokenIs403) {
   expect_failure(failure(public_id_.str(), std::string()), 403, kForbidden);
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, UnknownTokenIs403) {
+TEST_P(AccessRules, UnknownTokenIs403) {
   expect_failure(failure(public_id_.str(), std::string("cat_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")), 403,
                  kForbidden);
   expect_failure(failure(public_id_.str(), alice_ + "x"), 403, kForbidden);
@@ -127,7 +132,7 @@ TEST_F(AccessRules, UnknownTokenIs403) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, ExpiredTokenIs403) {
+TEST_P(AccessRules, ExpiredTokenIs403) {
   // Valid for 3600 s from its creation: live one second before, dead at the end.
   clock_.advance(3600);
   expect_failure(failure(public_id_.str(), alice_), 403, kForbidden);
@@ -136,12 +141,12 @@ TEST_F(AccessRules, ExpiredTokenIs403) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, TokenIsLiveUntilItsLastSecond) {
+TEST_P(AccessRules, TokenIsLiveUntilItsLastSecond) {
   clock_.advance(3599);
   EXPECT_TRUE(call(public_id_.str(), alice_).is_first_download());
 }
 
-TEST_F(AccessRules, RevokedTokenIs403) {
+TEST_P(AccessRules, RevokedTokenIs403) {
   registry_.revoke_token(alice_);
   expect_failure(failure(public_id_.str(), alice_), 403, kForbidden);
   expect_nothing_recorded();
@@ -149,13 +154,13 @@ TEST_F(AccessRules, RevokedTokenIs403) {
   EXPECT_TRUE(call(public_id_.str(), carol_).is_first_download());
 }
 
-TEST_F(AccessRules, RevokingOneTokenLeavesThePrincipalsOtherTokensLive) {
+TEST_P(AccessRules, RevokingOneTokenLeavesThePrincipalsOtherTokensLive) {
   const std::string second = registry_.create_token("alice", 60s);
   registry_.revoke_token(alice_);
   EXPECT_TRUE(call(public_id_.str(), second).is_first_download());
 }
 
-TEST_F(AccessRules, TokenErrorsShareOneBody) {
+TEST_P(AccessRules, TokenErrorsShareOneBody) {
   const std::string missing = failure(public_id_.str(), kNone).to_json();
   EXPECT_EQ(failure(public_id_.str(), std::string("cat_nope")).to_json(), missing);
   registry_.revoke_token(bob_);
@@ -166,7 +171,7 @@ TEST_F(AccessRules, TokenErrorsShareOneBody) {
 
 // --- step 2: a Kubernetes UUID ----------------------------------------------------
 
-TEST_F(AccessRules, BadClusterIdWithValidTokenIs400NamingClusterid) {
+TEST_P(AccessRules, BadClusterIdWithValidTokenIs400NamingClusterid) {
   std::string upper = public_id_.str();
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::string bare = public_id_.str();
@@ -179,7 +184,7 @@ TEST_F(AccessRules, BadClusterIdWithValidTokenIs400NamingClusterid) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, BadClusterIdWithBadTokenIs403TokenComesFirst) {
+TEST_P(AccessRules, BadClusterIdWithBadTokenIs403TokenComesFirst) {
   expect_failure(failure("not-a-uuid", kNone), 403, kForbidden);
   expect_failure(failure("not-a-uuid", std::string("cat_nope")), 403, kForbidden);
   registry_.revoke_token(bob_);
@@ -187,24 +192,24 @@ TEST_F(AccessRules, BadClusterIdWithBadTokenIs403TokenComesFirst) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, BadClusterIdIs400EvenWithBadNetworkParameters) {
+TEST_P(AccessRules, BadClusterIdIs400EvenWithBadNetworkParameters) {
   expect_failure(failure("not-a-uuid", alice_, std::string("hostname"), std::string("nowhere")), 400,
                  kBadParameter, "clusterid");
 }
 
 // --- step 3: existence and permission ---------------------------------------------
 
-TEST_F(AccessRules, UnknownClusterIs403) {
+TEST_P(AccessRules, UnknownClusterIs403) {
   expect_failure(failure(ClusterId::generate().str(), alice_), 403, kForbidden);
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, ClusterWithoutGrantIs403) {
+TEST_P(AccessRules, ClusterWithoutGrantIs403) {
   expect_failure(failure(public_id_.str(), bob_), 403, kForbidden);
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, UnknownClusterAndMissingGrantGiveIdenticalBodies) {
+TEST_P(AccessRules, UnknownClusterAndMissingGrantGiveIdenticalBodies) {
   const Error unknown = failure(ClusterId::generate().str(), bob_);
   const Error not_granted = failure(public_id_.str(), bob_);
   EXPECT_EQ(unknown.http_status(), not_granted.http_status());
@@ -220,7 +225,7 @@ TEST_F(AccessRules, UnknownClusterAndMissingGrantGiveIdenticalBodies) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, UnknownClusterIs403BeforeParametersAreJudged) {
+TEST_P(AccessRules, UnknownClusterIs403BeforeParametersAreJudged) {
   // A caller cannot learn a cluster's network or category without a grant.
   const std::string body = failure(ClusterId::generate().str(), bob_).to_json();
   EXPECT_EQ(failure(private_id_.str(), bob_).to_json(), body);
@@ -228,7 +233,7 @@ TEST_F(AccessRules, UnknownClusterIs403BeforeParametersAreJudged) {
   EXPECT_EQ(failure(cce_id_.str(), bob_, std::string("hostname")).to_json(), body);
 }
 
-TEST_F(AccessRules, WithdrawnGrantIs403AndRecordsNothing) {
+TEST_P(AccessRules, WithdrawnGrantIs403AndRecordsNothing) {
   registry_.revoke_grant("alice", public_id_);
   expect_failure(failure(public_id_.str(), alice_), 403, kForbidden);
   expect_nothing_recorded();
@@ -238,12 +243,12 @@ TEST_F(AccessRules, WithdrawnGrantIs403AndRecordsNothing) {
 
 // --- step 4: a third-party cluster ----------------------------------------------------
 
-TEST_F(AccessRules, CceClusterIs400CategoryNotSupported) {
+TEST_P(AccessRules, CceClusterIs400CategoryNotSupported) {
   expect_failure(failure(cce_id_.str(), alice_), 400, kCategoryNotSupported);
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, CceClusterIs400CategoryNotSupportedBeforeParametersAreJudged) {
+TEST_P(AccessRules, CceClusterIs400CategoryNotSupportedBeforeParametersAreJudged) {
   expect_failure(failure(cce_id_.str(), alice_, std::string("hostname"), std::string("nowhere")), 400,
                  kCategoryNotSupported);
   expect_nothing_recorded();
@@ -251,7 +256,7 @@ TEST_F(AccessRules, CceClusterIs400CategoryNotSupportedBeforeParametersAreJudged
 
 // --- step 5: network parameters ------------------------------------------------------------
 
-TEST_F(AccessRules, PrivateClusterWithoutVpcendpointIs400) {
+TEST_P(AccessRules, PrivateClusterWithoutVpcendpointIs400) {
   expect_failure(failure(private_id_.str(), alice_, kNone, std::string("eu-de")), 400, kBadParameter,
                  "vpcendpoint");
   expect_failure(failure(private_id_.str(), alice_, std::string(), std::string("eu-de")), 400, kBadParameter,
@@ -259,19 +264,19 @@ TEST_F(AccessRules, PrivateClusterWithoutVpcendpointIs400) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithNeitherParameterNamesVpcendpoint) {
+TEST_P(AccessRules, PrivateClusterWithNeitherParameterNamesVpcendpoint) {
   expect_failure(failure(private_id_.str(), alice_), 400, kBadParameter, "vpcendpoint");
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithoutRegionIs400) {
+TEST_P(AccessRules, PrivateClusterWithoutRegionIs400) {
   expect_failure(failure(private_id_.str(), alice_, std::string("10.0.0.1")), 400, kBadParameter, "region");
   expect_failure(failure(private_id_.str(), alice_, std::string("10.0.0.1"), std::string()), 400, kBadParameter,
                  "region");
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithHostnameVpcendpointIs400) {
+TEST_P(AccessRules, PrivateClusterWithHostnameVpcendpointIs400) {
   expect_failure(failure(private_id_.str(), alice_, std::string("vpcep.example.com"), std::string("eu-de")), 400,
                  kBadParameter, "vpcendpoint");
   expect_failure(failure(private_id_.str(), alice_, std::string("localhost"), std::string("eu-de")), 400,
@@ -279,7 +284,7 @@ TEST_F(AccessRules, PrivateClusterWithHostnameVpcendpointIs400) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithCidrVpcendpointIs400) {
+TEST_P(AccessRules, PrivateClusterWithCidrVpcendpointIs400) {
   expect_failure(failure(private_id_.str(), alice_, std::string("10.0.0.0/24"), std::string("eu-de")), 400,
                  kBadParameter, "vpcendpoint");
   expect_failure(failure(private_id_.str(), alice_, std::string("10.0.0.1/32"), std::string("eu-de")), 400,
@@ -289,13 +294,13 @@ TEST_F(AccessRules, PrivateClusterWithCidrVpcendpointIs400) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithAddressAndPortIs400) {
+TEST_P(AccessRules, PrivateClusterWithAddressAndPortIs400) {
   expect_failure(failure(private_id_.str(), alice_, std::string("1.2.3.4:80"), std::string("eu-de")), 400,
                  kBadParameter, "vpcendpoint");
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithBracketedIpv6Is400) {
+TEST_P(AccessRules, PrivateClusterWithBracketedIpv6Is400) {
   expect_failure(failure(private_id_.str(), alice_, std::string("[2001:db8::1]"), std::string("eu-de")), 400,
                  kBadParameter, "vpcendpoint");
   expect_failure(failure(private_id_.str(), alice_, std::string("[2001:db8::1]:443"), std::string("eu-de")), 400,
@@ -303,7 +308,7 @@ TEST_F(AccessRules, PrivateClusterWithBracketedIpv6Is400) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithOtherNonUnicastOrMalformedVpcendpointIs400) {
+TEST_P(AccessRules, PrivateClusterWithOtherNonUnicastOrMalformedVpcendpointIs400) {
   for (const std::string& bad :
        {std::string("127.0.0.1"), std::string("0.0.0.0"), std::string("255.255.255.255"), std::string("224.0.0.1"),
         std::string("::1"), std::string("::"), std::string("fe80::1"), std::string("fe80::1%eth0"),
@@ -318,13 +323,13 @@ TEST_F(AccessRules, PrivateClusterWithOtherNonUnicastOrMalformedVpcendpointIs400
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithUnknownRegionIs400) {
+TEST_P(AccessRules, PrivateClusterWithUnknownRegionIs400) {
   expect_failure(failure(private_id_.str(), alice_, std::string("10.0.0.1"), std::string("xx-nowhere-1")), 400,
                  kBadParameter, "region");
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PrivateClusterWithMalformedRegionIs400) {
+TEST_P(AccessRules, PrivateClusterWithMalformedRegionIs400) {
   for (const std::string& bad : {std::string("EU-DE"), std::string("eu-de "), std::string("eu-de\n"),
                                  std::string("eu-de\"\n  evil: x"), std::string(64, 'a'), std::string("eu_de"),
                                  std::string("eu-de\0x", 7)}) {
@@ -335,27 +340,27 @@ TEST_F(AccessRules, PrivateClusterWithMalformedRegionIs400) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PublicClusterGivenVpcendpointIs400) {
+TEST_P(AccessRules, PublicClusterGivenVpcendpointIs400) {
   expect_failure(failure(public_id_.str(), alice_, std::string("10.0.0.1")), 400, kBadParameter, "vpcendpoint");
   expect_failure(failure(public_id_.str(), alice_, std::string("10.0.0.1"), std::string("eu-de")), 400,
                  kBadParameter, "vpcendpoint");
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PublicClusterGivenRegionIs400) {
+TEST_P(AccessRules, PublicClusterGivenRegionIs400) {
   expect_failure(failure(public_id_.str(), alice_, kNone, std::string("eu-de")), 400, kBadParameter, "region");
   expect_failure(failure(public_id_.str(), alice_, std::string(), std::string("eu-de")), 400, kBadParameter,
                  "region");
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, PublicClusterTakesEmptyParametersAsNotGiven) {
+TEST_P(AccessRules, PublicClusterTakesEmptyParametersAsNotGiven) {
   EXPECT_TRUE(call(public_id_.str(), alice_, std::string(), std::string()).is_first_download());
 }
 
 // --- step 6: the first download ---------------------------------------------------------------
 
-TEST_F(AccessRules, FirstCallReturnsTheDocumentsWithTheKeyAndSerial) {
+TEST_P(AccessRules, FirstCallReturnsTheDocumentsWithTheKeyAndSerial) {
   clock_.advance(42);
   const AccessInfo info = call(public_id_.str(), alice_);
   ASSERT_TRUE(info.is_first_download());
@@ -393,7 +398,7 @@ TEST_F(AccessRules, FirstCallReturnsTheDocumentsWithTheKeyAndSerial) {
   EXPECT_FALSE(downloads[0].vpcendpoint.has_value());
 }
 
-TEST_F(AccessRules, PrivateFirstDownloadCarriesAndRecordsTheEndpointAndRegion) {
+TEST_P(AccessRules, PrivateFirstDownloadCarriesAndRecordsTheEndpointAndRegion) {
   const AccessInfo info = call(private_id_.str(), alice_, std::string("10.1.2.3"), std::string("eu-de"));
   ASSERT_TRUE(info.is_first_download());
   ASSERT_GE(info.documents.size(), 2u);
@@ -409,7 +414,7 @@ TEST_F(AccessRules, PrivateFirstDownloadCarriesAndRecordsTheEndpointAndRegion) {
   EXPECT_EQ(downloads[0].vpcendpoint, "10.1.2.3");
 }
 
-TEST_F(AccessRules, PrivateIpv6EndpointIsRecordedInCanonicalForm) {
+TEST_P(AccessRules, PrivateIpv6EndpointIsRecordedInCanonicalForm) {
   const AccessInfo info = call(private_id_.str(), alice_, std::string("2001:DB8:0:0:0:0:0:A"), std::string("eu-de"));
   ASSERT_TRUE(info.is_first_download());
   EXPECT_NE(info.documents[1].find("\"2001:db8::a\""), std::string::npos);
@@ -418,7 +423,7 @@ TEST_F(AccessRules, PrivateIpv6EndpointIsRecordedInCanonicalForm) {
   EXPECT_EQ(downloads[0].vpcendpoint, "2001:db8::a");
 }
 
-TEST_F(AccessRules, PrivateClusterDoesNotNeedThePublicEndpoint) {
+TEST_P(AccessRules, PrivateClusterDoesNotNeedThePublicEndpoint) {
   Registry registry(":memory:", options_with(clock_));
   registry.add_region("eu-de", "proxy.eu-de.example.com", 30124);
   const ClusterId id =
@@ -431,7 +436,7 @@ TEST_F(AccessRules, PrivateClusterDoesNotNeedThePublicEndpoint) {
 
 // --- step 7: every later call -------------------------------------------------------------------
 
-TEST_F(AccessRules, SecondCallReturnsDownloadedWithoutSerial) {
+TEST_P(AccessRules, SecondCallReturnsDownloadedWithoutSerial) {
   const AccessInfo first = call(public_id_.str(), alice_);
   ASSERT_TRUE(first.is_first_download());
   clock_.advance(10);
@@ -444,14 +449,14 @@ TEST_F(AccessRules, SecondCallReturnsDownloadedWithoutSerial) {
   EXPECT_EQ(registry_.downloads().size(), 1u);
 }
 
-TEST_F(AccessRules, LaterCallByAnotherGrantedPrincipalIsDownloaded) {
+TEST_P(AccessRules, LaterCallByAnotherGrantedPrincipalIsDownloaded) {
   ASSERT_TRUE(call(public_id_.str(), alice_).is_first_download());
   expect_downloaded(call(public_id_.str(), carol_));
   EXPECT_EQ(registry_.downloads().size(), 1u);
   EXPECT_EQ(registry_.downloads()[0].principal, "alice");
 }
 
-TEST_F(AccessRules, PrivateSecondCallWithOtherValidParametersIsDownloaded) {
+TEST_P(AccessRules, PrivateSecondCallWithOtherValidParametersIsDownloaded) {
   registry_.add_region("eu-nl", "proxy.eu-nl.example.com", 443);
   ASSERT_TRUE(call(private_id_.str(), alice_, std::string("10.0.0.1"), std::string("eu-de")).is_first_download());
   expect_downloaded(call(private_id_.str(), alice_, std::string("10.0.0.2"), std::string("eu-nl")));
@@ -459,7 +464,7 @@ TEST_F(AccessRules, PrivateSecondCallWithOtherValidParametersIsDownloaded) {
   EXPECT_EQ(registry_.downloads()[0].vpcendpoint, "10.0.0.1");
 }
 
-TEST_F(AccessRules, LaterCallsStillJudgeSteps1To5) {
+TEST_P(AccessRules, LaterCallsStillJudgeSteps1To5) {
   ASSERT_TRUE(call(public_id_.str(), alice_).is_first_download());
   ASSERT_TRUE(call(private_id_.str(), alice_, std::string("10.0.0.1"), std::string("eu-de")).is_first_download());
   expect_failure(failure(public_id_.str(), kNone), 403, kForbidden);
@@ -473,7 +478,7 @@ TEST_F(AccessRules, LaterCallsStillJudgeSteps1To5) {
   EXPECT_EQ(registry_.downloads().size(), 2u);
 }
 
-TEST_F(AccessRules, EachClusterIsDownloadedOnceIndependently) {
+TEST_P(AccessRules, EachClusterIsDownloadedOnceIndependently) {
   const AccessInfo a = call(public_id_.str(), alice_);
   const AccessInfo b = call(private_id_.str(), alice_, std::string("10.0.0.1"), std::string("eu-de"));
   ASSERT_TRUE(a.is_first_download());
@@ -486,7 +491,7 @@ TEST_F(AccessRules, EachClusterIsDownloadedOnceIndependently) {
 
 // --- failures record nothing ----------------------------------------------------------------------
 
-TEST_F(AccessRules, FailingCallsRecordNothing) {
+TEST_P(AccessRules, FailingCallsRecordNothing) {
   failure(public_id_.str(), kNone);
   failure("bad", alice_);
   failure(public_id_.str(), bob_);
@@ -500,7 +505,7 @@ TEST_F(AccessRules, FailingCallsRecordNothing) {
   EXPECT_TRUE(call(private_id_.str(), alice_, std::string("10.0.0.1"), std::string("eu-de")).is_first_download());
 }
 
-TEST_F(AccessRules, PublicClusterWithoutPublicEndpointIs500AndRecordsNothing) {
+TEST_P(AccessRules, PublicClusterWithoutPublicEndpointIs500AndRecordsNothing) {
   Registry registry(":memory:", options_with(clock_));
   const ClusterId id =
       registry.register_cluster(spec("public-two", ClusterCategory::kAttached, "eks", AccessNetwork::kPublic));
@@ -532,7 +537,7 @@ TEST_F(AccessRules, PublicClusterWithoutPublicEndpointIs500AndRecordsNothing) {
   EXPECT_EQ(registry.downloads().size(), 1u);
 }
 
-TEST_F(AccessRules, RevokedTokenAfterAFailedCallIs403AndRecordsNothing) {
+TEST_P(AccessRules, RevokedTokenAfterAFailedCallIs403AndRecordsNothing) {
   // A commit-time revocation cannot be reached through the API; the closest
   // observable: after revoke_token the very next call is refused.
   failure(private_id_.str(), alice_);  // admitted token, refused parameters
@@ -543,14 +548,14 @@ TEST_F(AccessRules, RevokedTokenAfterAFailedCallIs403AndRecordsNothing) {
   expect_nothing_recorded();
 }
 
-TEST_F(AccessRules, RevokedTokenAfterDownloadIs403) {
+TEST_P(AccessRules, RevokedTokenAfterDownloadIs403) {
   ASSERT_TRUE(call(public_id_.str(), alice_).is_first_download());
   registry_.revoke_token(alice_);
   expect_failure(failure(public_id_.str(), alice_), 403, kForbidden);
   EXPECT_EQ(registry_.downloads().size(), 1u);
 }
 
-TEST_F(AccessRules, ErrorMessagesDoNotEchoRequestValues) {
+TEST_P(AccessRules, ErrorMessagesDoNotEchoRequestValues) {
   const std::string marker = "zz-marker-value-zz";
   for (const Error& error :
        {failure(marker, alice_), failure(public_id_.str(), marker), failure(public_id_.str(), alice_, marker),
@@ -562,7 +567,7 @@ TEST_F(AccessRules, ErrorMessagesDoNotEchoRequestValues) {
 }
 
 // try_access_info judges by the same rules and returns what access_info throws.
-TEST_F(AccessRules, TryAccessInfoReturnsTheErrorsAccessInfoThrows) {
+TEST_P(AccessRules, TryAccessInfoReturnsTheErrorsAccessInfoThrows) {
   const std::string public_id = public_id_.str();
   const std::string private_id = private_id_.str();
   const std::vector<AccessRequest> rejected = {
@@ -585,7 +590,7 @@ TEST_F(AccessRules, TryAccessInfoReturnsTheErrorsAccessInfoThrows) {
   EXPECT_TRUE(registry_.downloads().empty());
 }
 
-TEST_F(AccessRules, TryAccessInfoDownloadsOnceThenAnswersDownloaded) {
+TEST_P(AccessRules, TryAccessInfoDownloadsOnceThenAnswersDownloaded) {
   const AccessRequest request{public_id_.str(), alice_, kNone, kNone};
   auto first = registry_.try_access_info(request);
   ASSERT_TRUE(std::holds_alternative<AccessInfo>(first));
@@ -603,7 +608,7 @@ TEST_F(AccessRules, TryAccessInfoDownloadsOnceThenAnswersDownloaded) {
 
 // The judge answers each rejected row of the rules table exactly as
 // access_info does, and records nothing.
-TEST_F(AccessRules, JudgeGivesTheErrorAccessInfoGivesForEveryRejection) {
+TEST_P(AccessRules, JudgeGivesTheErrorAccessInfoGivesForEveryRejection) {
   const std::string public_id = public_id_.str();
   const std::string private_id = private_id_.str();
   const std::string expired = registry_.create_token("dave", 60s);
@@ -642,7 +647,7 @@ TEST_F(AccessRules, JudgeGivesTheErrorAccessInfoGivesForEveryRejection) {
 // attached cluster not yet downloaded, with fitting parameters; judging it
 // issues and records nothing, however often; once downloaded, the judge
 // answers {"Downloaded"} as access_info does.
-TEST_F(AccessRules, JudgeAdmitsOnlyALiveGrantedFirstDownloadAndRecordsNothing) {
+TEST_P(AccessRules, JudgeAdmitsOnlyALiveGrantedFirstDownloadAndRecordsNothing) {
   const AccessRequest public_request{public_id_.str(), alice_, kNone, kNone};
   const AccessRequest private_request{private_id_.str(), alice_, Opt("10.0.0.1"), Opt("eu-de")};
   for (int i = 0; i < 3; ++i) {
@@ -677,7 +682,7 @@ TEST_F(AccessRules, JudgeAdmitsOnlyALiveGrantedFirstDownloadAndRecordsNothing) {
 // The principal of the token travels with every answer that passed rule 1
 // (for the front end's access log): the first download, {"Downloaded"}, the
 // judge's admission; never the token itself.
-TEST_F(AccessRules, AnswersPastRuleOneNameThePrincipalNeverTheToken) {
+TEST_P(AccessRules, AnswersPastRuleOneNameThePrincipalNeverTheToken) {
   const AccessRequest alice{public_id_.str(), alice_, kNone, kNone};
   const AccessRequest carol{public_id_.str(), carol_, kNone, kNone};
   auto admitted = registry_.judge_access_info(alice);
@@ -704,7 +709,7 @@ TEST_F(AccessRules, AnswersPastRuleOneNameThePrincipalNeverTheToken) {
 }
 
 // The judge makes no key and no certificate, whatever it answers.
-TEST_F(AccessRules, JudgeNeverMakesAKey) {
+TEST_P(AccessRules, JudgeNeverMakesAKey) {
   int keys = 0;
   fault::set_hook(fault::Point::kKeyGeneration, [&keys] { return ++keys, false; });
   fault::set_hook(fault::Point::kSign, [&keys] { return ++keys, false; });
@@ -719,6 +724,8 @@ TEST_F(AccessRules, JudgeNeverMakesAKey) {
   fault::clear_hooks();
   EXPECT_EQ(keys, 2) << "the download itself passes key generation and signing";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccessRules, ::testing::ValuesIn(testing::test_backends()), testing::BackendName());
 
 }  // namespace
 }  // namespace clusteraccess

@@ -12,6 +12,7 @@
 
 #include "clusteraccess/clusteraccess.hpp"
 #include "fault_injection.hpp"
+#include "backend_support.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess {
@@ -73,9 +74,10 @@ bool contains(const std::vector<std::string>& values, const std::string& value) 
   return std::find(values.begin(), values.end(), value) != values.end();
 }
 
-class LifecycleTest : public ::testing::Test {
+// The lifecycle on every backend.
+class LifecycleTest : public ::testing::TestWithParam<std::string> {
  protected:
-  LifecycleTest() : registry_(dir_.file("state.db"), options()) {
+  LifecycleTest() : location_(GetParam()), registry_(location_.location(), location_.registry_options(options())) {
     registry_.set_public_endpoint("proxy.example.com", 443);
     token_ = registry_.create_token("alice", 24h * 30);
     ClusterSpec spec;
@@ -97,12 +99,13 @@ class LifecycleTest : public ::testing::Test {
 
   ManualClock clock_;
   TempDir dir_;
+  testing::TestLocation location_;
   Registry registry_;
   std::string token_;
   ClusterId id_ = ClusterId::generate();
 };
 
-TEST_F(LifecycleTest, PhasesFollowTheDownloadTheAgentAndTheWindow) {
+TEST_P(LifecycleTest, PhasesFollowTheDownloadTheAgentAndTheWindow) {
   EXPECT_EQ(phase(), ClusterPhase::kPending);
   EXPECT_FALSE(registry_.cluster(id_).is_downloaded_cert());
   const AccessInfo info = download();
@@ -118,7 +121,7 @@ TEST_F(LifecycleTest, PhasesFollowTheDownloadTheAgentAndTheWindow) {
   EXPECT_EQ(registry_.agent_connected(agent_certificate(info)), id_.str());
 }
 
-TEST_F(LifecycleTest, APassedWindowFailsTheClusterRevokesItsSerialAndRefusesTheAgent) {
+TEST_P(LifecycleTest, APassedWindowFailsTheClusterRevokesItsSerialAndRefusesTheAgent) {
   const AccessInfo info = download();
   clock_.advance(kWindow);
   EXPECT_EQ(phase(), ClusterPhase::kFailed);
@@ -136,7 +139,7 @@ TEST_F(LifecycleTest, APassedWindowFailsTheClusterRevokesItsSerialAndRefusesTheA
   }
 }
 
-TEST_F(LifecycleTest, ActivationReturnsToPendingAndTheNextDownloadHasANewSerial) {
+TEST_P(LifecycleTest, ActivationReturnsToPendingAndTheNextDownloadHasANewSerial) {
   const AccessInfo first = download();
   clock_.advance(kWindow + 5);
   registry_.reactivate(id_);
@@ -160,7 +163,7 @@ TEST_F(LifecycleTest, ActivationReturnsToPendingAndTheNextDownloadHasANewSerial)
   EXPECT_EQ(registry_.downloads().size(), 2u);
 }
 
-TEST_F(LifecycleTest, ActivationOfAnAvailableClusterRevokesItsCertificateNow) {
+TEST_P(LifecycleTest, ActivationOfAnAvailableClusterRevokesItsCertificateNow) {
   const AccessInfo info = download();
   registry_.agent_connected(agent_certificate(info));
   clock_.advance(100);
@@ -180,7 +183,7 @@ TEST_F(LifecycleTest, ActivationOfAnAvailableClusterRevokesItsCertificateNow) {
   EXPECT_EQ(events[2].at, clock_.now());
 }
 
-TEST_F(LifecycleTest, ActivationIsAllowedInEveryPhaseAndRefusedForUnknownAndCceClusters) {
+TEST_P(LifecycleTest, ActivationIsAllowedInEveryPhaseAndRefusedForUnknownAndCceClusters) {
   registry_.reactivate(id_);  // Pending
   EXPECT_EQ(phase(), ClusterPhase::kPending);
   EXPECT_CA_ERROR(registry_.reactivate(ClusterId::generate()), 404, "UCS.01000005");
@@ -191,7 +194,7 @@ TEST_F(LifecycleTest, ActivationIsAllowedInEveryPhaseAndRefusedForUnknownAndCceC
   EXPECT_CA_ERROR(registry_.reactivate(registry_.register_cluster(cce)), 400, "UCS.01000011");
 }
 
-TEST_F(LifecycleTest, AgentConnectedRefusesEverythingElse) {
+TEST_P(LifecycleTest, AgentConnectedRefusesEverythingElse) {
   const AccessInfo info = download();
   const std::string certificate = agent_certificate(info);
   // Garbage, an empty string, the CA's own certificate.
@@ -219,7 +222,7 @@ TEST_F(LifecycleTest, AgentConnectedRefusesEverythingElse) {
   EXPECT_EQ(registry_.agent_connected(certificate), id_.str());
 }
 
-TEST_F(LifecycleTest, DeletionRevokesRemovesAndKeepsTheIdAsATombstone) {
+TEST_P(LifecycleTest, DeletionRevokesRemovesAndKeepsTheIdAsATombstone) {
   const AccessInfo info = download();
   registry_.agent_connected(agent_certificate(info));
   registry_.delete_cluster(id_);
@@ -243,7 +246,7 @@ TEST_F(LifecycleTest, DeletionRevokesRemovesAndKeepsTheIdAsATombstone) {
   EXPECT_EQ(registry_.downloads().size(), 1u) << "the audit outlives the cluster";
 }
 
-TEST_F(LifecycleTest, EventsOfAllClustersAreOrderedByTime) {
+TEST_P(LifecycleTest, EventsOfAllClustersAreOrderedByTime) {
   download();
   clock_.advance(10);
   registry_.reactivate(id_);
@@ -256,7 +259,7 @@ TEST_F(LifecycleTest, EventsOfAllClustersAreOrderedByTime) {
 // A download judged in one generation whose commit comes after an activation
 // commits nothing for the old generation: it is judged again and becomes the
 // one download of the new generation. Exactly one key either way.
-TEST_F(LifecycleTest, ADownloadOvertakenByAnActivationCommitsOnlyInTheNewGeneration) {
+TEST_P(LifecycleTest, ADownloadOvertakenByAnActivationCommitsOnlyInTheNewGeneration) {
   bool activated = false;
   fault::set_hook(fault::Point::kBeforeCommit, [&] {
     if (!activated) {
@@ -281,6 +284,8 @@ TEST_F(LifecycleTest, ADownloadOvertakenByAnActivationCommitsOnlyInTheNewGenerat
   EXPECT_EQ(events[1].generation, 2);
   EXPECT_EQ(download().documents, std::vector<std::string>{kDownloaded});
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, LifecycleTest, ::testing::ValuesIn(testing::test_backends()), testing::BackendName());
 
 TEST(LifecycleOptions, ConnectionWindowIsBoundedAtOpen) {
   for (const auto window : {std::chrono::seconds(0), std::chrono::seconds(7 * 24 * 3600 + 1)}) {

@@ -8,13 +8,16 @@ annotations only (under TYPE_CHECKING).
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import importlib
 import ipaddress
 import json
 import os
+import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -44,6 +47,121 @@ class Clock:
         self.now += seconds
 
 
+# --- storage backends -----------------------------------------------------------------
+
+POSTGRES_ENV = "CLUSTERACCESS_TEST_POSTGRES"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Runs the tests marked `backends` that use the `backend` fixture once per backend."""
+    if metafunc.definition.get_closest_marker("backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def psql(uri: str, *sql: str) -> str:
+    """Runs `sql` with psql on `uri`, stopping at the first error; returns its output."""
+    commands = [arg for statement in sql for arg in ("-c", statement)]
+    return subprocess.run(
+        [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", uri, *commands],
+        check=True, capture_output=True, text=True,
+    ).stdout
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a registry lives: a SQLite file, or a PostgreSQL schema of the
+    test database (its URI selects it through search_path), with the master
+    key file a PostgreSQL registry must name."""
+
+    backend: str
+    target: str
+    master_key_file: Optional[Path]
+    schema: Optional[str] = None
+
+    def open(self, **options: Any) -> Registry:
+        """A new Registry on this location."""
+        if self.master_key_file is not None:
+            options.setdefault("master_key_file", str(self.master_key_file))
+        return Registry(self.target, **options)
+
+    def cli_args(self) -> list[str]:
+        """The command line's options naming this registry."""
+        key = ["--master-key-file", str(self.master_key_file)] if self.master_key_file is not None else []
+        return ["--db", self.target, *key]
+
+    def dump(self) -> str:
+        """Every table's content as SQL text, read outside the library."""
+        if self.schema is None:
+            connection = sqlite3.connect(f"file:{self.target}?mode=ro", uri=True)
+            try:
+                return "\n".join(connection.iterdump())
+            finally:
+                connection.close()
+        dumped = subprocess.run(
+            [str(PG_BIN / "pg_dump"), "--data-only", "--schema", self.schema, "-d", os.environ[POSTGRES_ENV]],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        # \restrict and \unrestrict lines carry a random key per dump.
+        return "\n".join(line for line in dumped.splitlines() if not line.startswith("\\"))
+
+
+def with_parameter(uri: str, parameter: str) -> str:
+    """`uri` with `parameter` (key=value) added to its query."""
+    return uri + ("&" if "?" in uri else "?") + parameter
+
+
+class Locations:
+    """Makes fresh locations and drops the PostgreSQL schemas it made at the end."""
+
+    def __init__(self) -> None:
+        self.schemas: list[str] = []
+
+    def make(self, backend: str, directory: Path) -> Location:
+        """A fresh, empty location of `backend` (files go in `directory`); skips
+        a PostgreSQL one when no test database is configured."""
+        if backend == "sqlite":
+            return Location("sqlite", str(directory / "registry.db"), None)
+        admin = os.environ.get(POSTGRES_ENV)
+        if not admin:
+            pytest.skip(f"${POSTGRES_ENV} is not set (scripts/test.sh sets it)")
+        schema = "t_" + secrets.token_hex(6)
+        psql(admin, f"CREATE SCHEMA {schema}")
+        self.schemas.append(schema)
+        uri = with_parameter(admin, f"options=-csearch_path%3D{schema}")
+        return Location("postgres", uri, directory / "master.key", schema)
+
+    def drop(self) -> None:
+        """Drops every schema made (the server may be gone: then the cluster goes with it)."""
+        admin = os.environ.get(POSTGRES_ENV)
+        for schema in self.schemas:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                assert admin is not None
+                psql(admin, f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def locations() -> Iterator[Locations]:
+    """Fresh registry locations of any backend, for fixtures of any scope."""
+    made = Locations()
+    yield made
+    made.drop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend: "sqlite" unless the test is marked `backends`."""
+    name: str = getattr(request, "param", "sqlite")
+    return name
+
+
+@pytest.fixture
+def location(backend: str, tmp_path: Path, locations: Locations) -> Location:
+    """Where the `registry` fixture lives, on `backend`."""
+    return locations.make(backend, tmp_path)
+
+
 @dataclass(frozen=True)
 class Installation:
     """A configured registry: a public endpoint, one region, three clusters and
@@ -51,6 +169,7 @@ class Installation:
 
     registry: Registry
     path: Path
+    location: Location
     clock: Clock
     public_endpoint: tuple[str, int]
     region: str
@@ -110,19 +229,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """Where the `registry` fixture lives."""
-    return tmp_path / "registry.db"
+def db_path(location: Location) -> Path:
+    """Where the `registry` fixture lives, when it is a SQLite file."""
+    return Path(location.target) if location.backend == "sqlite" else Path(os.devnull)
 
 
 @pytest.fixture
-def registry(db_path: Path, clock: Clock) -> Registry:
+def registry(location: Location, clock: Clock) -> Registry:
     """A fresh, empty registry on `clock`."""
-    return Registry(str(db_path), clock=clock)
+    return location.open(clock=clock)
 
 
 @pytest.fixture
-def installation(registry: Registry, db_path: Path, clock: Clock) -> Installation:
+def installation(registry: Registry, db_path: Path, location: Location, clock: Clock) -> Installation:
     """`registry`, configured (see Installation); nothing downloaded yet."""
     public_endpoint = ("proxy.example.com", 30123)
     region, region_endpoint = "eu-de", ("proxy.eu-de.example.com", 30124)
@@ -140,6 +259,7 @@ def installation(registry: Registry, db_path: Path, clock: Clock) -> Installatio
     return Installation(
         registry=registry,
         path=db_path,
+        location=location,
         clock=clock,
         public_endpoint=public_endpoint,
         region=region,
@@ -216,7 +336,7 @@ def free_port() -> int:
 
 
 def start_service(
-    db: Path,
+    db: Path | str,
     log_path: Path,
     env: dict[str, str],
     *args: str,
@@ -229,7 +349,8 @@ def start_service(
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*prefix, sys.executable, "-m", "clusteraccess.service", "--db", str(db), "--port", str(port), *args],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=db.parent,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            cwd=db.parent if isinstance(db, Path) else log_path.parent,
         )
     server = RunningServer(process, port, log_path)
 
@@ -262,9 +383,9 @@ def serve(tmp_path: Path, python_env: dict[str, str]) -> Iterator[Callable[..., 
     """Starts servers (start_service's arguments but env) and stops them after the test."""
     servers: list[RunningServer] = []
 
-    def start(db: Path, *args: str, **options: Any) -> RunningServer:
+    def start(db: Path | str, *args: str, env: Optional[dict[str, str]] = None, **options: Any) -> RunningServer:
         log_path = tmp_path / f"server-{len(servers)}.log"
-        server = start_service(db, log_path, python_env, *args, **options)
+        server = start_service(db, log_path, {**python_env, **(env or {})}, *args, **options)
         servers.append(server)
         return server
 

@@ -1,6 +1,6 @@
 """A racing process for test_download_once.py.
 
-    race_child.py DB TOKEN CLUSTER_ID BARRIER_DIR INDEX THREADS
+    race_child.py DB TOKEN CLUSTER_ID BARRIER_DIR INDEX THREADS [MASTER_KEY_FILE]
 
 Opens its own Registry on DB, creates BARRIER_DIR/ready-INDEX, waits for
 BARRIER_DIR/go, then calls access_info from THREADS threads at once and prints
@@ -32,8 +32,8 @@ def wait_for_go(barrier: Path, index: str) -> None:
 
 def main() -> None:
     """Races as the module docstring says."""
-    db, token, cluster_id, barrier_dir, index, threads = sys.argv[1:]
-    registry = Registry(db)
+    db, token, cluster_id, barrier_dir, index, threads, *key = sys.argv[1:]
+    registry = Registry(db, master_key_file=key[0] if key else None)
     start = threading.Barrier(int(threads))
     results: list[dict[str, object]] = []
 

@@ -14,16 +14,18 @@ the registry still hands out each key exactly once.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import pytest
 
 import clusteraccess
 from clusteraccess import ClusterAccessError, Registry
+
+if TYPE_CHECKING:
+    from conftest import Location, Locations
 
 FORBIDDEN = (403, "UCS.01000004")
 BAD_PARAMETER = (400, "UCS.01000011")
@@ -212,14 +214,15 @@ ROWS = [*clusterid_rows(), *token_rows(), *vpcendpoint_rows(), *region_rows()]
 @dataclass
 class World:
     registry: Registry
-    path: Path
+    location: Location
     token: str
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    path = tmp_path_factory.mktemp("catalogue") / "registry.db"
-    registry = Registry(str(path))
+# The catalogue on every storage backend.
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, locations: Locations) -> Iterator[World]:
+    location = locations.make(request.param, tmp_path_factory.mktemp("catalogue"))
+    registry = location.open()
     registry.set_public_endpoint("proxy.example.com", 30123)
     registry.add_region(REGION, "proxy.eu-de.example.com", 30124)
     registry.register_cluster("public-one", provider="eks", cluster_id=PUBLIC)
@@ -229,16 +232,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     token = registry.create_token("alice", ttl_seconds=3600)
     for cluster_id in (PUBLIC, PRIVATE, CCE):
         registry.grant("alice", cluster_id)
-    yield World(registry, path, token)
+    yield World(registry, location, token)
 
 
-def dump(path: Path) -> str:
-    """Every table of the database, as SQL text, read through a separate read-only connection."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return "\n".join(connection.iterdump())
-    finally:
-        connection.close()
+def dump(location: Location) -> str:
+    """Every table of the database, as SQL text, read outside the library."""
+    return location.dump()
 
 
 def request_of(row: Row, token: str) -> dict[str, Optional[str]]:
@@ -263,7 +262,7 @@ def test_the_catalogue_is_large_and_covers_every_field() -> None:
 
 @pytest.mark.parametrize("row", ROWS, ids=Row.id)
 def test_bad_input_gets_the_exact_error_and_changes_nothing(world: World, row: Row) -> None:
-    before = dump(world.path)
+    before = dump(world.location)
     fields = request_of(row, world.token)
     cluster_id = fields["clusterid"]
     assert cluster_id is not None
@@ -278,7 +277,7 @@ def test_bad_input_gets_the_exact_error_and_changes_nothing(world: World, row: R
     value = fields[row.field]
     if value is not None and len(value) >= 6:
         assert value not in error.message, "the message echoes the request"
-    assert dump(world.path) == before, "a refused request changed the database"
+    assert dump(world.location) == before, "a refused request changed the database"
 
 
 def test_after_the_catalogue_each_cluster_is_downloaded_exactly_once(world: World) -> None:

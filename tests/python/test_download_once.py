@@ -55,6 +55,7 @@ def assert_exactly_one_key(bodies: list[list[str]], has_key: HasKey) -> None:
     assert [body for body in bodies if not has_key(body)] == [[DOWNLOADED]] * (len(bodies) - 1)
 
 
+@pytest.mark.backends
 def test_eight_threads_on_one_registry_get_exactly_one_key(installation: Installation, has_key: HasKey) -> None:
     registry, token, cluster_id = installation.registry, installation.token, installation.public_cluster
     bodies = race_threads(8, lambda _: registry.access_info(cluster_id, token))
@@ -62,8 +63,9 @@ def test_eight_threads_on_one_registry_get_exactly_one_key(installation: Install
     assert len(registry.downloads()) == 1
 
 
+@pytest.mark.backends
 def test_eight_threads_with_a_registry_each_get_exactly_one_key(installation: Installation, has_key: HasKey) -> None:
-    registries = [Registry(str(installation.path)) for _ in range(8)]
+    registries = [installation.location.open() for _ in range(8)]
     token, cluster_id = installation.token, installation.public_cluster
     bodies = race_threads(8, lambda i: registries[i].access_info(cluster_id, token))
     assert_exactly_one_key(bodies, has_key)
@@ -81,15 +83,17 @@ def wait_until(condition: Callable[[], bool], children: list[subprocess.Popen[st
         time.sleep(0.005)
 
 
+@pytest.mark.backends
 def test_threads_in_four_processes_get_exactly_one_key(
     installation: Installation, has_key: HasKey, tmp_path: Path
 ) -> None:
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    arguments = [str(installation.path), installation.token, installation.public_cluster, str(barrier)]
+    arguments = [installation.location.target, installation.token, installation.public_cluster, str(barrier)]
+    key = [str(installation.location.master_key_file)] if installation.location.master_key_file else []
     children = [
         subprocess.Popen(
-            [sys.executable, str(RACE_CHILD), *arguments, str(index), "2"],
+            [sys.executable, str(RACE_CHILD), *arguments, str(index), "2", *key],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

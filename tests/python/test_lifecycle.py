@@ -17,7 +17,10 @@ from cryptography import x509
 from clusteraccess import BadRequestError, ClusterAccessError, ConflictError, ForbiddenError, Registry
 
 if TYPE_CHECKING:
-    from conftest import Clock
+    from conftest import Clock, Location
+
+# The lifecycle on every storage backend (the tests using `lifecycle`).
+pytestmark = pytest.mark.backends
 
 WINDOW = 600
 
@@ -34,8 +37,8 @@ def body(**spec: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def lifecycle(tmp_path: Path, clock: Clock) -> Registry:
-    registry = Registry(str(tmp_path / "state.db"), clock=clock, connection_window_seconds=WINDOW)
+def lifecycle(location: Location, clock: Clock) -> Registry:
+    registry = location.open(clock=clock, connection_window_seconds=WINDOW)
     registry.set_public_endpoint("proxy.example.com", 443)
     return registry
 

@@ -18,6 +18,9 @@ from clusteraccess import (
 if TYPE_CHECKING:
     from conftest import Installation
 
+# Every rule on every storage backend.
+pytestmark = pytest.mark.backends
+
 FORBIDDEN = (403, "UCS.01000004")
 BAD_PARAMETER = (400, "UCS.01000011")
 CATEGORY_NOT_SUPPORTED = (400, "UCS.01030011")

@@ -12,6 +12,7 @@
 #include "clusteraccess/error.hpp"
 #include "clusteraccess/installation.hpp"
 #include "clusteraccess/lifecycle_event.hpp"
+#include "clusteraccess/migration.hpp"
 #include "clusteraccess/registry.hpp"
 #include "clusteraccess/registry_options.hpp"
 #include "clusteraccess/signed_request.hpp"

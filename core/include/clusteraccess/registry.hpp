@@ -26,6 +26,13 @@ namespace clusteraccess {
 /// The state of one installation, kept in one SQLite file (WAL mode), and the
 /// rules of GET /v1/clusters/{clusterid}/accessinfo.
 ///
+/// A `path` that is a `postgresql://` or `postgres://` URI (libpq's
+/// connection URIs) keeps the state in that PostgreSQL database instead,
+/// shared by every process that opens it, with the same rules and guarantees
+/// (docs/postgres.md); its master key file must then be named
+/// (`RegistryOptions::master_key_file`), else the open fails with 500
+/// `Error::not_configured`. What follows about files is SQLite's.
+///
 /// Opening a registry creates the file (mode 0600) with its schema, or checks
 /// that an existing file is a registry of this schema version: a newer
 /// version, a damaged file or another program's database is refused, and a
@@ -70,7 +77,7 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  /// The file this registry lives in.
+  /// The file (or database URI) this registry lives in.
   const std::string& path() const noexcept;
 
   // --- installation settings -------------------------------------------

@@ -13,7 +13,8 @@ namespace clusteraccess {
 /// `Error::bad_parameter` naming the option and its bounds.
 struct RegistryOptions {
   /// How long a writer waits for another connection's lock before the call
-  /// fails with a 500 `Error`. From 0 to 1 hour.
+  /// fails with a 500 `Error`. From 0 to 1 hour. On PostgreSQL, the
+  /// session's statement_timeout and lock_timeout.
   std::chrono::milliseconds busy_timeout{5000};
   /// Validity of each agent certificate, from the moment it is issued. From
   /// 1 second to 3650 days (10 years, the certificate authority's own
@@ -30,7 +31,8 @@ struct RegistryOptions {
   /// ":memory:" registry, an ephemeral key that is never written anywhere.
   /// The key never enters the registry file, so a copy of that file alone
   /// does not give the CA key away. How it is created and checked: see
-  /// `Registry`.
+  /// `Registry`. Required for a PostgreSQL registry (no file to put it next
+  /// to; every replica names the same file).
   std::string master_key_file;
   /// The current time in Unix seconds; the system clock when empty. Tests set
   /// it to move time without waiting.
