@@ -133,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   ca::AccessRequest access{kCluster, std::nullopt, std::nullopt, std::nullopt};
-  access.signature = std::move(request);
+  access.signature.emplace(std::move(request));
   const auto answer = w.registry->judge_access_info(access);
   if (const auto* error = std::get_if<ca::Error>(&answer)) {
     FUZZ_CHECK(!must_admit);
