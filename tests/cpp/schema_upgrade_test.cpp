@@ -9,106 +9,15 @@
 #include "certificate_authority.hpp"
 #include "clusteraccess/clusteraccess.hpp"
 #include "schema.hpp"
+#include "legacy_registry.hpp"
 #include "test_support.hpp"
 #include "token.hpp"
 
 namespace clusteraccess {
 namespace {
 
+using testing::RawDb;
 using testing::TempDir;
-
-// The schema of version 2, as registries written before the cluster API have
-// it (a copy: the library keeps it only as the first step of a new file).
-constexpr const char* kSchemaVersion2 = R"sql(
-CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE certificate_authority (
-  id              INTEGER PRIMARY KEY CHECK (id = 1),
-  certificate_pem TEXT NOT NULL,
-  private_key     BLOB NOT NULL,
-  created_at      INTEGER NOT NULL,
-  key_sealed      INTEGER NOT NULL CHECK (key_sealed IN (0, 1))
-);
-CREATE TABLE regions (
-  name       TEXT PRIMARY KEY,
-  proxy_host TEXT NOT NULL,
-  proxy_port INTEGER NOT NULL CHECK (proxy_port BETWEEN 1 AND 65535)
-) WITHOUT ROWID;
-CREATE TABLE clusters (
-  id                 BLOB PRIMARY KEY CHECK (length(id) = 16),
-  name               TEXT NOT NULL UNIQUE,
-  category           TEXT NOT NULL CHECK (category IN ('attachedcluster', 'self')),
-  provider           TEXT NOT NULL,
-  network            TEXT NOT NULL CHECK (network IN ('public', 'private')),
-  created_at         INTEGER NOT NULL,
-  downloaded_at      INTEGER,
-  certificate_serial TEXT UNIQUE,
-  CHECK ((downloaded_at IS NULL) = (certificate_serial IS NULL))
-) WITHOUT ROWID;
-CREATE TABLE principals (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE tokens (
-  hash       BLOB PRIMARY KEY CHECK (length(hash) = 32),
-  principal  TEXT NOT NULL REFERENCES principals (name),
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  revoked_at INTEGER
-) WITHOUT ROWID;
-CREATE TABLE grants (
-  principal  TEXT NOT NULL REFERENCES principals (name),
-  cluster_id BLOB NOT NULL REFERENCES clusters (id),
-  PRIMARY KEY (principal, cluster_id)
-) WITHOUT ROWID;
-CREATE TABLE downloads (
-  id                 INTEGER PRIMARY KEY,
-  cluster_id         BLOB NOT NULL UNIQUE REFERENCES clusters (id),
-  principal          TEXT NOT NULL,
-  downloaded_at      INTEGER NOT NULL,
-  certificate_serial TEXT NOT NULL UNIQUE,
-  network            TEXT NOT NULL,
-  region             TEXT,
-  vpcendpoint        TEXT
-);
-PRAGMA user_version = 2;
-)sql";
-
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK); }
-  ~RawDb() { sqlite3_close(db_); }
-  RawDb(const RawDb&) = delete;
-  RawDb& operator=(const RawDb&) = delete;
-  void exec(const std::string& sql) {
-    char* message = nullptr;
-    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK) << (message ? message : "");
-    sqlite3_free(message);
-  }
-  // Runs `sql` with ?1.. bound to `texts` (blobs when they start with "x:").
-  void run(const char* sql, std::initializer_list<std::string> values) {
-    sqlite3_stmt* statement = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
-    int index = 1;
-    for (const auto& value : values) {
-      if (value.rfind("x:", 0) == 0) {
-        sqlite3_bind_blob(statement, index++, value.data() + 2, static_cast<int>(value.size() - 2), SQLITE_TRANSIENT);
-      } else {
-        sqlite3_bind_text(statement, index++, value.c_str(), -1, SQLITE_TRANSIENT);
-      }
-    }
-    EXPECT_EQ(sqlite3_step(statement), SQLITE_DONE) << sqlite3_errmsg(db_);
-    sqlite3_finalize(statement);
-  }
-  std::int64_t integer(const char* sql) {
-    sqlite3_stmt* statement = nullptr;
-    std::int64_t out = -1;
-    if (sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW) {
-      out = sqlite3_column_int64(statement, 0);
-    }
-    sqlite3_finalize(statement);
-    return out;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 std::string blob(const ClusterId& id) {
   const auto bytes = id.bytes();
@@ -127,7 +36,7 @@ TEST(SchemaUpgrade, AVersion2RegistryKeepsItsClustersDownloadsAndGrants) {
   {
     RawDb db(path);
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec(kSchemaVersion2);
+    db.exec(testing::schema_version_2());
     // A CA kept in the clear, as a registry upgraded from version 1 had it.
     db.run("INSERT INTO certificate_authority VALUES (1, ?1, ?2, 1700000000, 0)",
            {ca.certificate_pem, "x:" + std::string(ca.private_key_pem.view())});

@@ -22,6 +22,7 @@
 #include "clusteraccess/clusteraccess.hpp"
 #include "master_key.hpp"
 #include "schema.hpp"
+#include "legacy_registry.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess {
@@ -29,6 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::error_of;
+using testing::RawDb;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -36,110 +38,6 @@ namespace fs = std::filesystem;
 // with: what a PEM "PRIVATE KEY" body begins with.
 constexpr const char* kPkcs8P256Prefix = "MIGHAgEAMBMGByqGSM49";
 
-// The schema of version 1, as registries written before keys were sealed
-// have it (a copy: the library keeps only the upgrade from it).
-constexpr const char* kSchemaVersion1 = R"sql(
-CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE certificate_authority (
-  id              INTEGER PRIMARY KEY CHECK (id = 1),
-  certificate_pem TEXT NOT NULL,
-  private_key_pem TEXT NOT NULL,
-  created_at      INTEGER NOT NULL
-);
-CREATE TABLE regions (
-  name       TEXT PRIMARY KEY,
-  proxy_host TEXT NOT NULL,
-  proxy_port INTEGER NOT NULL CHECK (proxy_port BETWEEN 1 AND 65535)
-) WITHOUT ROWID;
-CREATE TABLE clusters (
-  id                 BLOB PRIMARY KEY CHECK (length(id) = 16),
-  name               TEXT NOT NULL UNIQUE,
-  category           TEXT NOT NULL CHECK (category IN ('attachedcluster', 'self')),
-  provider           TEXT NOT NULL,
-  network            TEXT NOT NULL CHECK (network IN ('public', 'private')),
-  created_at         INTEGER NOT NULL,
-  downloaded_at      INTEGER,
-  certificate_serial TEXT UNIQUE,
-  CHECK ((downloaded_at IS NULL) = (certificate_serial IS NULL))
-) WITHOUT ROWID;
-CREATE TABLE principals (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE tokens (
-  hash       BLOB PRIMARY KEY CHECK (length(hash) = 32),
-  principal  TEXT NOT NULL REFERENCES principals (name),
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  revoked_at INTEGER
-) WITHOUT ROWID;
-CREATE TABLE grants (
-  principal  TEXT NOT NULL REFERENCES principals (name),
-  cluster_id BLOB NOT NULL REFERENCES clusters (id),
-  PRIMARY KEY (principal, cluster_id)
-) WITHOUT ROWID;
-CREATE TABLE downloads (
-  id                 INTEGER PRIMARY KEY,
-  cluster_id         BLOB NOT NULL UNIQUE REFERENCES clusters (id),
-  principal          TEXT NOT NULL,
-  downloaded_at      INTEGER NOT NULL,
-  certificate_serial TEXT NOT NULL UNIQUE,
-  network            TEXT NOT NULL,
-  region             TEXT,
-  vpcendpoint        TEXT
-);
-PRAGMA user_version = 1;
-)sql";
-
-// A raw SQLite connection, outside the library.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << "cannot open " << path;
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  RawDb(const RawDb&) = delete;
-  RawDb& operator=(const RawDb&) = delete;
-
-  void exec(const std::string& sql) {
-    char* message = nullptr;
-    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK) << (message ? message : "");
-    sqlite3_free(message);
-  }
-  std::string text(const char* sql) {
-    sqlite3_stmt* statement = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW) {
-      const void* bytes = sqlite3_column_blob(statement, 0);
-      out.assign(static_cast<const char*>(bytes), static_cast<std::size_t>(sqlite3_column_bytes(statement, 0)));
-    }
-    sqlite3_finalize(statement);
-    return out;
-  }
-  std::int64_t integer(const char* sql) {
-    sqlite3_stmt* statement = nullptr;
-    std::int64_t out = -1;
-    if (sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW) {
-      out = sqlite3_column_int64(statement, 0);
-    }
-    sqlite3_finalize(statement);
-    return out;
-  }
-  void insert_clear_ca(const CaMaterial& material) {
-    sqlite3_stmt* statement = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db_,
-                                 "INSERT INTO certificate_authority (id, certificate_pem, private_key_pem, created_at) "
-                                 "VALUES (1, ?1, ?2, 1700000000)",
-                                 -1, &statement, nullptr),
-              SQLITE_OK);
-    sqlite3_bind_text(statement, 1, material.certificate_pem.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(statement, 2, material.private_key_pem.view().data(),
-                      static_cast<int>(material.private_key_pem.view().size()), SQLITE_TRANSIENT);
-    EXPECT_EQ(sqlite3_step(statement), SQLITE_DONE);
-    sqlite3_finalize(statement);
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 // The bytes of the registry's database, -wal and -shm files (whichever exist).
 std::string registry_bytes(const std::string& path) {
@@ -384,8 +282,10 @@ void make_version1_registry(const std::string& path, const CaMaterial& ca, std::
   }
   auto db = std::make_unique<RawDb>(path);
   db->exec("PRAGMA journal_mode = WAL");
-  db->exec(kSchemaVersion1);
-  db->insert_clear_ca(ca);
+  db->exec(testing::schema_version_1());
+  db->run("INSERT INTO certificate_authority (id, certificate_pem, private_key_pem, created_at) "
+          "VALUES (1, ?1, ?2, 1700000000)",
+          {ca.certificate_pem, std::string(ca.private_key_pem.view())});
   db->exec("INSERT INTO settings VALUES ('public_endpoint.host', 'proxy.example.com')");
   if (keep_open != nullptr) *keep_open = std::move(db);
 }
