@@ -1,6 +1,7 @@
 """The `clusteraccess` command line: administer a registry and download access
 information. This module holds the parser and `main`; the commands are in
-`clusteraccess.cli_commands`, what they print in `clusteraccess.cli_output`."""
+`clusteraccess.cli_commands` (with their inputs in `clusteraccess.cli_inputs`), what they
+print in `clusteraccess.cli_output`."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ __all__ = [
 log = logging.getLogger("clusteraccess.service")
 
 # The ASGI scope key under which the endpoint notes the principal of a
-# request that passed rule 1 (a first download or ["Downloaded"]), for the
+# request that passed rule 1 (a first download or [DOWNLOADED]), for the
 # access log. A name, never a token.
 SCOPE_PRINCIPAL = "clusteraccess.principal"
 # Logged outcomes of a first download whose client went away: before the
@@ -68,7 +68,7 @@ class AccessInfoRegistry(Protocol):
         signature: Optional[SignedRequest] = None,
     ) -> Tuple[Optional[list[str]], str]:
         """Rules 1-5 without issuing: raises the rejection, or returns
-        (["Downloaded"] or None for an admitted first download, principal)."""
+        ([DOWNLOADED] or None for an admitted first download, principal)."""
 
     def access_info(
         self,
@@ -139,7 +139,7 @@ class AccessInfoEndpoint:
 
     No timing oracle (docs/contract.md, Serving safely): every request is
     judged inline, on the event loop, by `Registry.judge_access_info`, which
-    answers every rejection and every ["Downloaded"] with the same work
+    answers every rejection and every [DOWNLOADED] with the same work
     whatever the caller may not know (whether the cluster exists, or was
     downloaded). Only an admitted first download -- its caller holds a live
     token and a grant, so it may know -- goes to the thread pool, where

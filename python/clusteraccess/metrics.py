@@ -18,6 +18,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 
+from ._core import internal_error
 from .http_response import TextResponse
 
 __all__ = ["ROUTES", "Metrics"]
@@ -34,7 +35,10 @@ ROUTES = (
     "/metrics",
 )
 _OTHER_ROUTE = "other"
-_STORAGE_ERROR = "UCS.01000007"
+# The core's storage-failure code, and the prefix every code of the core has
+# (an outcome with it is an error answer's code).
+_STORAGE_ERROR = internal_error().code
+_ERROR_CODE_PREFIX = _STORAGE_ERROR[: _STORAGE_ERROR.index(".") + 1]
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -90,7 +94,7 @@ class Metrics:
         latency.observe(seconds)
         if outcome == "issued":
             self.first_downloads.inc()
-        elif outcome.startswith("UCS."):
+        elif outcome.startswith(_ERROR_CODE_PREFIX):
             rejection = self._rejection_children.get(outcome)
             if rejection is None:
                 rejection = self._rejection_children[outcome] = self.rejections.labels(outcome)
