@@ -264,6 +264,19 @@ struct Flag {
   std::function<void(const std::string& value)> take;
 };
 
+// The registry sizes of --scales=N,M,...
+inline std::vector<long> parse_scales(const std::string& text) {
+  std::vector<long> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find(',', start);
+    out.push_back(std::atol(text.substr(start, end - start).c_str()));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 // Takes the program's own flags out of argv and hands the rest to Google
 // Benchmark (which rejects what it does not know).
 inline void initialize(int argc, char** argv, const std::vector<Flag>& flags) {

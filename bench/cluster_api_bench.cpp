@@ -184,25 +184,13 @@ void BM_Lifecycle(benchmark::State& state, long clusters) {
   first_plus_commit.report(state, "first_plus_commit_");
 }
 
-std::vector<long> parse_scales(const std::string& text) {
-  std::vector<long> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto end = text.find(',', start);
-    out.push_back(std::atol(text.substr(start, end - start).c_str()));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   clusteraccess::bench::initialize(
       argc, argv,
       {{"--workdir", [](const std::string& value) { g_options.workdir = value; }},
-       {"--scales", [](const std::string& value) { g_options.scales = parse_scales(value); }},
+       {"--scales", [](const std::string& value) { g_options.scales = clusteraccess::bench::parse_scales(value); }},
        {"--lifecycle-iterations",
         [](const std::string& value) { g_options.lifecycle_iterations = std::atoll(value.c_str()); }}});
   for (const long n : g_options.scales) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "store_test_support.hpp"
 #include "test_support.hpp"
 #include "token.hpp"
 
@@ -25,19 +26,8 @@ using namespace std::chrono_literals;
 using testing::error_of;
 using testing::TempDir;
 
-constexpr std::int64_t kNow = 1'700'000'000;
-
-Cluster make_cluster(std::string name, AccessNetwork network = AccessNetwork::kPublic,
-                     ClusterCategory category = ClusterCategory::kAttached) {
-  return Cluster{ClusterId::generate(),
-                 std::move(name),
-                 category,
-                 category == ClusterCategory::kAttached ? "eks" : "cce",
-                 network,
-                 kNow,
-                 std::nullopt,
-                 std::nullopt};
-}
+using testing::kNow;
+using testing::make_cluster;
 
 void raw_exec(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;

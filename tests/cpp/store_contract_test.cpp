@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend_support.hpp"
+#include "store_test_support.hpp"
 #include "test_support.hpp"
 #include "token.hpp"
 
@@ -21,19 +22,8 @@ using namespace std::chrono_literals;
 using testing::error_of;
 using testing::TempDir;
 
-constexpr std::int64_t kNow = 1'700'000'000;
-
-Cluster make_cluster(std::string name, AccessNetwork network = AccessNetwork::kPublic,
-                     ClusterCategory category = ClusterCategory::kAttached) {
-  return Cluster{ClusterId::generate(),
-                 std::move(name),
-                 category,
-                 category == ClusterCategory::kAttached ? "eks" : "cce",
-                 network,
-                 kNow,
-                 std::nullopt,
-                 std::nullopt};
-}
+using testing::kNow;
+using testing::make_cluster;
 
 DownloadCommit commit_for(const ClusterId& id, const std::string& principal, const TokenHash& hash,
                           std::string serial, std::int64_t now = kNow + 10) {
