@@ -118,17 +118,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     request.headers.emplace_back("Authorization", head + std::string(64, '0'));
     const auto prepared = rs::prepare(request, kNow);
     if (const auto* pending = std::get_if<rs::PendingSignature>(&prepared)) {
-      FUZZ_CHECK(!pending->strings_to_sign.empty() && pending->strings_to_sign.size() <= 2);
+      FUZZ_CHECK(pending->string_count >= 1 && pending->string_count <= 2);
       // The signature is not part of what is signed: set in place, the
       // header parses as before.
-      claimed = rs::signature_hex(w.key.secret_key, pending->strings_to_sign.front());
+      claimed = rs::signature_hex(w.key.secret_key, pending->string_to_sign(0));
       request.headers.back().second = head + claimed;
       must_admit = true;
     }
   } else {
     std::string value = fields.values[4];
     replace_all(value, "<AK>", w.key.access_key);
-    if (const auto parsed = rs::parse_authorization(value)) claimed = parsed->signature;
+    if (const auto parsed = rs::parse_authorization(value)) claimed = std::string(parsed->signature);
     request.headers.emplace_back("Authorization", std::move(value));
   }
 

@@ -86,29 +86,28 @@ NewAccessKey AccessKeys::create(std::string_view principal, std::int64_t now, st
   return NewAccessKey{std::move(access_key), std::string(secret.view()), now, expires_at};
 }
 
-SecretString AccessKeys::secret(std::string_view access_key, const StoredAccessKey& stored) const {
+std::shared_ptr<const SecretString> AccessKeys::secret(std::string_view access_key,
+                                                       const StoredAccessKey& stored) const {
   const std::string_view sealed = stored.sealed_secret.view();
   {
     const std::lock_guard<std::mutex> lock(opened_mutex_);
     const auto found = opened_.find(access_key);
-    if (found != opened_.end() && found->second.sealed.view() == sealed) {
-      return SecretString(std::string(found->second.secret.view()));
-    }
+    if (found != opened_.end() && found->second.sealed.view() == sealed) return found->second.secret;
   }
-  SecretString opened = master_key_.open(sealed, identity(access_key));
+  auto opened = std::make_shared<const SecretString>(master_key_.open(sealed, identity(access_key)));
   const std::lock_guard<std::mutex> lock(opened_mutex_);
   auto slot = opened_.lower_bound(access_key);
   if (slot == opened_.end() || slot->first != access_key) {
     if (opened_.size() >= kMaxOpenedSecrets) {
       // Full: the entry next to the new AK makes room (AKs are random, so
-      // which one goes is too); its SK is wiped as it is destroyed.
+      // which one goes is too); its SK is wiped as its last holder lets go.
       slot = opened_.erase(slot == opened_.end() ? opened_.begin() : slot);
     }
     slot = opened_.emplace_hint(slot, std::string(access_key), OpenedSecret{});
   }
-  // Replacing an entry (the key was re-sealed) wipes the old one.
+  // Replacing an entry (the key was re-sealed) lets go of the old one.
   slot->second.sealed = SecretString(std::string(sealed));
-  slot->second.secret = SecretString(std::string(opened.view()));
+  slot->second.secret = opened;
   return opened;
 }
 

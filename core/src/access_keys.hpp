@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -43,8 +44,10 @@ class AccessKeys {
   NewAccessKey create(std::string_view principal, std::int64_t now, std::int64_t expires_at) const;
   /// The SK of `access_key`, opened from its sealed form (or taken from the
   /// cache of opened SKs, below); throws `Error::not_configured` when the
-  /// master key does not open it. Thread-safe.
-  SecretString secret(std::string_view access_key, const StoredAccessKey& stored) const;
+  /// master key does not open it. Thread-safe. Shared with the cache, not
+  /// copied: a request's check allocates nothing, and the SK is wiped once
+  /// neither the cache nor a check in flight holds it.
+  std::shared_ptr<const SecretString> secret(std::string_view access_key, const StoredAccessKey& stored) const;
 
   /// How many opened SKs are kept at most.
   static constexpr std::size_t kMaxOpenedSecrets = 256;
@@ -53,7 +56,7 @@ class AccessKeys {
   // An SK opened before, with the sealed bytes it was opened from.
   struct OpenedSecret {
     SecretString sealed;
-    SecretString secret;
+    std::shared_ptr<const SecretString> secret;
   };
 
   Store& store_;

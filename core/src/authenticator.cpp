@@ -10,7 +10,7 @@ namespace {
 // Longer tokens cannot be ours; refuse them before hashing.
 constexpr std::size_t kMaxTokenLength = 256;
 
-Error refused(SignatureRefusal refusal, const std::string& access_key = {}) {
+Error refused(SignatureRefusal refusal, std::string_view access_key = {}) {
   std::string detail = request_signature::describe(refusal);
   if (!access_key.empty()) detail.append(" (access key ").append(access_key).append(")");
   return Error::unauthenticated(std::move(detail));
@@ -46,11 +46,12 @@ std::variant<Authenticated, Error> Authenticator::verify(const SignedRequest& si
   if (!state.key) return refused(SignatureRefusal::kUnknownAccessKey, pending.access_key);
   if (state.key->revoked) return refused(SignatureRefusal::kRevokedAccessKey, pending.access_key);
   if (state.key->expires_at <= now) return refused(SignatureRefusal::kExpiredAccessKey, pending.access_key);
-  const SecretString secret = keys_.secret(pending.access_key, *state.key);
-  if (!request_signature::signature_matches(pending, secret.view())) {
+  const auto secret = keys_.secret(pending.access_key, *state.key);
+  if (!request_signature::signature_matches(pending, secret->view())) {
     return refused(SignatureRefusal::kSignatureMismatch, pending.access_key);
   }
-  return Authenticated{std::move(state.key->principal), TokenHash{}, pending.access_key, std::move(state.access)};
+  return Authenticated{std::move(state.key->principal), TokenHash{}, std::string(pending.access_key),
+                       std::move(state.access)};
 }
 
 }  // namespace clusteraccess

@@ -17,6 +17,7 @@ constexpr std::string_view kEmptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e
 constexpr std::size_t kAccessKeyLength = 20;
 constexpr std::size_t kSignatureLength = 64;
 constexpr std::size_t kDateLength = 16;  // YYYYMMDDTHHMMSSZ
+static_assert(kStringToSignLength == kAlgorithm.size() + 2 + kDateLength + 64);
 
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -202,20 +203,20 @@ bool sha256_update(EVP_MD_CTX* context, const void* data, std::size_t size) noex
   return EVP_DigestUpdate(context, data, size) == 1;
 }
 
-// The lowercase hex SHA-256 of data, appended to out.
-void append_sha256_hex(std::string& out, std::string_view data) {
+// The lowercase hex SHA-256 of data, written to out[0..64).
+void write_sha256_hex(char* out, std::string_view data) {
   EVP_MD_CTX* const context = sha256_context();
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   if (context == nullptr || EVP_DigestInit_ex2(context, sha256(), nullptr) != 1 ||
       !sha256_update(context, data.data(), data.size()) ||
-      EVP_DigestFinal_ex(context, digest.data(), &length) != 1) {
+      EVP_DigestFinal_ex(context, digest.data(), &length) != 1 || length != 32) {
     std::abort();  // SHA-256 itself is broken: fail closed (as token.cpp)
   }
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned int i = 0; i < length; ++i) {
-    const char pair[] = {kHex[digest[i] >> 4], kHex[digest[i] & 0xF]};
-    out.append(pair, sizeof pair);
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xF];
   }
 }
 
@@ -353,7 +354,7 @@ std::optional<Authorization> parse_authorization(std::string_view value) {
   if (!is_access_key(*access)) return std::nullopt;
   if (signature->size() != kSignatureLength || !is_lower_hex(*signature)) return std::nullopt;
 
-  Authorization parsed{std::string(*access), {}, std::string(*signature)};
+  Authorization parsed{*access, {}, *signature};
   parsed.signed_headers.reserve(8);  // the SDKs sign 4 to 6: one allocation, not one per doubling
   std::string_view names = *signed_headers;
   while (true) {
@@ -398,29 +399,40 @@ std::string canonical_query(std::string_view raw_query) {
   return out;
 }
 
-std::optional<std::string> canonical_request(const SignedRequest& request, const Authorization& authorization,
-                                             std::string_view payload_hash) {
-  std::string out;
-  out.reserve(512);
+namespace {
+
+// The canonical request, appended to `out`; false when a signed header is
+// missing or repeated.
+bool append_canonical_request(std::string& out, const SignedRequest& request, const Authorization& authorization,
+                              std::string_view payload_hash) {
   append_upper(out, request.method);
   out.push_back('\n');
   append_canonical_uri(out, request.raw_path);
   out.push_back('\n');
   if (!request.raw_query.empty()) out.append(canonical_query(request.raw_query));
   out.push_back('\n');
-  for (const std::string& name : authorization.signed_headers) {
+  for (const std::string_view name : authorization.signed_headers) {
     bool repeated = false;
     const auto value = header_value(request, name, repeated);
-    if (!value || repeated) return std::nullopt;
+    if (!value || repeated) return false;
     out.append(name).append(":").append(trimmed(*value)).push_back('\n');
   }
   out.push_back('\n');
-  for (const std::string& name : authorization.signed_headers) {
-    if (&name != &authorization.signed_headers.front()) out.push_back(';');
-    out.append(name);
+  for (std::size_t i = 0; i < authorization.signed_headers.size(); ++i) {
+    if (i != 0) out.push_back(';');
+    out.append(authorization.signed_headers[i]);
   }
   out.push_back('\n');
   out.append(payload_hash);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> canonical_request(const SignedRequest& request, const Authorization& authorization,
+                                             std::string_view payload_hash) {
+  std::string out;
+  if (!append_canonical_request(out, request, authorization, payload_hash)) return std::nullopt;
   return out;
 }
 
@@ -474,17 +486,24 @@ std::variant<PendingSignature, SignatureRefusal> prepare(const SignedRequest& re
     payload_hashes[hash_count++] = content_hash.empty() ? std::string_view(*request.body_sha256) : content_hash;
   }
 
-  PendingSignature pending{std::move(authorization->access_key), std::move(authorization->signature), {}};
-  pending.strings_to_sign.reserve(hash_count);
+  PendingSignature pending{authorization->access_key, authorization->signature, {}, 0};
+  // One buffer per thread for the canonical request (it holds nothing
+  // secret: the request as received), so that a check allocates nothing.
+  thread_local std::string canonical;
   for (std::size_t i = 0; i < hash_count; ++i) {
-    const std::string_view payload_hash = payload_hashes[i];
-    auto canonical = canonical_request(request, *authorization, payload_hash);
-    if (!canonical) return SignatureRefusal::kMalformedRequest;
-    std::string to_sign;
-    to_sign.reserve(kAlgorithm.size() + kDateLength + 2 + 64);
-    to_sign.append(kAlgorithm).append("\n").append(date).append("\n");
-    append_sha256_hex(to_sign, *canonical);
-    pending.strings_to_sign.push_back(std::move(to_sign));
+    canonical.clear();
+    if (!append_canonical_request(canonical, request, *authorization, payload_hashes[i])) {
+      return SignatureRefusal::kMalformedRequest;
+    }
+    // The algorithm, the date (kDateLength: parse_date took nothing else)
+    // and the canonical request's hash, each line in place.
+    char* const to_sign = pending.strings_to_sign[i].data();
+    std::copy(kAlgorithm.begin(), kAlgorithm.end(), to_sign);
+    to_sign[kAlgorithm.size()] = '\n';
+    std::copy(date.begin(), date.end(), to_sign + kAlgorithm.size() + 1);
+    to_sign[kAlgorithm.size() + 1 + kDateLength] = '\n';
+    write_sha256_hex(to_sign + kAlgorithm.size() + 2 + kDateLength, canonical);
+    ++pending.string_count;
   }
   return pending;
 }
@@ -514,8 +533,8 @@ std::string signature_hex(std::string_view secret_key, std::string_view string_t
 bool signature_matches(const PendingSignature& pending, std::string_view secret_key) {
   bool matched = false;
   std::array<char, 64> computed{};
-  for (const std::string& to_sign : pending.strings_to_sign) {
-    hmac_hex(secret_key, to_sign, computed);
+  for (std::size_t i = 0; i < pending.string_count; ++i) {
+    hmac_hex(secret_key, pending.string_to_sign(i), computed);
     // Lengths are both 64 (the claimed one was checked when parsed).
     matched |= computed.size() == pending.claimed_signature.size() &&
                CRYPTO_memcmp(computed.data(), pending.claimed_signature.data(), computed.size()) == 0;

@@ -9,6 +9,7 @@
 // sign; `signature_matches` then checks them against that key's SK.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,13 +36,14 @@ inline constexpr std::size_t kMaxPathLength = 8192;
 inline constexpr std::size_t kMaxQueryLength = 8192;
 
 /// `Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<h1;h2>,
-/// Signature=<hex>`, parsed.
+/// Signature=<hex>`, parsed. Views into the parsed value, which must
+/// outlive it: a check copies nothing it only reads.
 struct Authorization {
-  std::string access_key;
+  std::string_view access_key;
   /// As listed, in order (duplicates kept: the SDK signs a header twice
   /// when its dict holds two spellings of one name).
-  std::vector<std::string> signed_headers;
-  std::string signature;  ///< 64 lowercase hex digits
+  std::vector<std::string_view> signed_headers;
+  std::string_view signature;  ///< 64 lowercase hex digits
 };
 
 /// The header's value parsed strictly: the algorithm exactly, one space,
@@ -68,15 +70,27 @@ std::string canonical_uri(std::string_view raw_path);
 /// then encoded as the URI's segments and joined as "k=v" with "&".
 std::string canonical_query(std::string_view raw_query);
 
+/// The length of a string to sign: the algorithm, the date (exactly
+/// YYYYMMDDTHHMMSSZ) and the hex SHA-256 of the canonical request, on three
+/// lines.
+inline constexpr std::size_t kStringToSignLength = kAlgorithm.size() + 1 + 16 + 1 + 64;
+
 /// A request judged for everything but its secret: the access key to look
-/// up and what its SK must sign.
+/// up and what its SK must sign. The views are into the request `prepare`
+/// judged, which must outlive it.
 struct PendingSignature {
-  std::string access_key;
-  std::string claimed_signature;  ///< from the header: 64 lowercase hex digits
+  std::string_view access_key;
+  std::string_view claimed_signature;  ///< from the header: 64 lowercase hex digits
   /// The string to sign, or two of them when the payload hash is ambiguous
   /// between the SDKs (an empty body with X-Sdk-Content-Sha256: the Python
   /// signer hashes the empty body, the Go signer takes the header's value).
-  std::vector<std::string> strings_to_sign;
+  /// In place: each has the same length.
+  std::array<std::array<char, kStringToSignLength>, 2> strings_to_sign{};
+  std::size_t string_count = 0;
+
+  std::string_view string_to_sign(std::size_t index) const noexcept {
+    return {strings_to_sign[index].data(), strings_to_sign[index].size()};
+  }
 };
 
 /// Judges `request` at Unix time `now`: the Authorization header (exactly

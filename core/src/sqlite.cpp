@@ -123,6 +123,10 @@ void Statement::bind_blob_in_place(int index, const void* data, std::size_t size
   check(sqlite3_bind_blob(statement_.get(), index, data, static_cast<int>(size), SQLITE_STATIC));
 }
 
+void Statement::bind_in_place(int index, std::string_view text) {
+  check(sqlite3_bind_text(statement_.get(), index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+}
+
 bool Statement::step() { return check(sqlite3_step(statement_.get())) == SQLITE_ROW; }
 
 void Statement::run() {

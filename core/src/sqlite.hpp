@@ -81,6 +81,8 @@ class Statement {
   /// Binds the bytes without copying them: they must stay valid, unchanged,
   /// until the statement is reset.
   void bind_blob_in_place(int index, const void* data, std::size_t size);
+  /// Binds the text without copying it, under the same condition.
+  void bind_in_place(int index, std::string_view text);
 
   /// Steps once: true when a row is available, false when done.
   bool step();

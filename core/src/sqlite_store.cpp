@@ -789,7 +789,8 @@ SignedRequestState SqliteStore::signed_request_state(std::string_view access_key
   auto session = borrow();
   sqlite::StatementScope select(session->find_signed_request_state);
   // Bound as text: the column is TEXT, and a BLOB never equals a TEXT.
-  select->bind(1, access_key);
+  // Both outlive the statement's use (the scope resets it): bound in place.
+  select->bind_in_place(1, access_key);
   if (id) select->bind_blob_in_place(2, id_bytes.data(), id_bytes.size());
   if (!select->step()) return {};
   SignedRequestState state;
