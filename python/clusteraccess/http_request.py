@@ -205,4 +205,4 @@ def new_request_id() -> str:
     A request id correlates log lines; it is no secret, so the bits come from
     `random` (reseeded after fork) rather than a system call per request.
     """
-    return f"{random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return (random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()

@@ -95,17 +95,21 @@ class AccessLog:
         Called on the event loop's thread (or with no loop running, when the
         line is written at once).
         """
-        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
         outcome = scope.get(SCOPE_OUTCOME) or ("ok" if status < 400 else str(status))
+        self.record(scope, status, time.perf_counter() - started, outcome, request_id)
+
+    def record(self, scope: Scope, status: int, seconds: float, outcome: str, request_id: str) -> None:
+        """`write`, for a caller that already knows the request's duration and
+        its outcome ("ok", "downloaded", an error code, ...)."""
         pending = self._pending
         pending.append(
             (
                 time.time(),
                 request_id,
                 scope.get("method", ""),
-                raw_path,
+                scope.get("raw_path") or scope.get("path", "").encode(),
                 status,
-                time.perf_counter() - started,
+                seconds,
                 outcome,
                 scope.get("client"),
                 scope.get(SCOPE_PRINCIPAL),
