@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional
 
 from ._core import ClusterAccessError, internal_error, malformed_request, request_head_too_large
 from .app import RequestObserver
+from .coalesced_transport import CoalescedTransport
 from .http_request import new_request_id
 from .http_response import error_response, response_bytes
 from .serve_settings import Limits
@@ -97,6 +98,8 @@ class _BoundedHead:
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
+        # Each answer's head and body in one write (see CoalescedTransport).
+        self.transport = CoalescedTransport(transport, self.loop)
         if len(self.connections) > self.shared.limits.max_connections and not self._evict_oldest_waiting():
             self.shared.observer.metrics.connection_closed("over_limit")
             self._answer_and_close(_OVERLOADED, status=503)

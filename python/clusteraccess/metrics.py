@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import cast
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
+from prometheus_client import utils as prometheus_utils
 from starlette.requests import Request
 
 from ._core import internal_error
@@ -58,7 +59,9 @@ _ERROR_CODE_PREFIX = _STORAGE_ERROR[: _STORAGE_ERROR.index(".") + 1]
 # Upper bounds of the latency histogram's buckets (seconds), +Inf aside: a
 # duration counts in the first bucket whose bound is >= it, as Prometheus has it.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_BUCKET_LABELS = (*(floatToGoString(bound) for bound in LATENCY_BUCKETS), "+Inf")
+# The "le" labels, written as prometheus_client writes them (it is untyped).
+_go_float = cast(Callable[[float], str], prometheus_utils.floatToGoString)
+_BUCKET_LABELS = (*(_go_float(bound) for bound in LATENCY_BUCKETS), "+Inf")
 
 _REQUESTS = ("clusteraccess_http_requests", "HTTP requests answered, by route template and status.")
 _LATENCY = ("clusteraccess_http_request_duration_seconds", "Time from request head to answer, by route template.")
