@@ -35,7 +35,14 @@ from .http_response import JsonResponse, error_response
 from .metrics import Metrics
 from .service_logging import SCOPE_OUTCOME, AccessLog, Scope
 
-__all__ = ["ACCESS_INFO_PATH", "RequestContext", "RequestObserver", "ServiceApplication", "create_app", "openapi_document"]
+__all__ = [
+    "ACCESS_INFO_PATH",
+    "RequestContext",
+    "RequestObserver",
+    "ServiceApplication",
+    "create_app",
+    "openapi_document",
+]
 
 log = logging.getLogger("clusteraccess.service")
 
