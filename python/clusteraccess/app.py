@@ -23,7 +23,6 @@ from typing import Optional
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Send
@@ -36,7 +35,14 @@ from .http_response import JsonResponse, error_response
 from .metrics import Metrics
 from .service_logging import SCOPE_OUTCOME, AccessLog, Scope
 
-__all__ = ["ACCESS_INFO_PATH", "RequestContext", "RequestObserver", "create_app", "openapi_document"]
+__all__ = [
+    "ACCESS_INFO_PATH",
+    "RequestContext",
+    "RequestObserver",
+    "ServiceApplication",
+    "create_app",
+    "openapi_document",
+]
 
 log = logging.getLogger("clusteraccess.service")
 
@@ -71,21 +77,23 @@ class RequestObserver:
     def done(self, scope: Scope, status: int, started: float, request_id: str, route: str = "") -> None:
         """Records the request of scope, answered with status; route is its
         route template ("" when no route served it)."""
-        self.access_log.write(scope, status, started, request_id)
+        seconds = time.perf_counter() - started
         outcome = scope.get(SCOPE_OUTCOME) or ("ok" if status < 400 else str(status))
-        self.metrics.observe(route, status, outcome, time.perf_counter() - started)
+        self.access_log.record(scope, status, seconds, outcome, request_id)
+        self.metrics.observe(route, status, outcome, seconds)
 
 
 class RequestContext:
     """Gives every request an id (X-Request-Id), logs it, and turns any
     exception that escapes the application into the JSON 500.
 
-    It also dispatches the hot path: a GET of /v1/clusters/{clusterid}/accessinfo
-    goes straight to `AccessInfoEndpoint.respond`, skipping Starlette's
-    exception middleware, router and send wrappers, which together cost more
-    than the core's whole work. Everything else (other routes, other methods,
-    paths that only look like the endpoint) goes through the Starlette
-    application.
+    It is the outermost layer of the service's application (`ServiceApplication`),
+    and dispatches the hot path: a GET of /v1/clusters/{clusterid}/accessinfo
+    goes straight to `AccessInfoEndpoint.respond`, skipping all of Starlette
+    (its error and exception middleware, router and send wrappers), which
+    together cost more than the core's whole work. Everything else (other
+    routes, other methods, paths that only look like the endpoint) goes
+    through the Starlette application.
     """
 
     def __init__(
@@ -133,6 +141,26 @@ class RequestContext:
                 matched = scope.get("route")  # set by Starlette's router, on a full or partial match
                 route = _ROUTE_TEMPLATES.get(getattr(matched, "path", ""), "")
             self.observer.done(scope, status, started, rid_text, route)
+
+
+class ServiceApplication(Starlette):
+    """The service's Starlette application, entered through its `RequestContext`.
+
+    Starlette runs its own error middleware before any middleware of the
+    application's; the service's context comes first instead, so that the
+    hot path it dispatches pays for none of Starlette. Every other request
+    goes on into Starlette as it would without the context (`starlette`).
+    """
+
+    context: RequestContext
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point: the request context, then (unless it answers itself) Starlette."""
+        await self.context(scope, receive, send)
+
+    async def starlette(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's own entry point: its middleware, router and routes."""
+        await super().__call__(scope, receive, send)
 
 
 class _StatusRecorder:
@@ -192,7 +220,7 @@ def create_app(
     *,
     access_log: Optional[AccessLog] = None,
     observer: Optional[RequestObserver] = None,
-) -> Starlette:
+) -> ServiceApplication:
     """The ASGI application serving registry (shared by all requests and threads).
 
     observer records every request (default: one on access_log, or on a new
@@ -215,7 +243,7 @@ def create_app(
             service.close()
             access_log.flush()
 
-    app = Starlette(
+    app = ServiceApplication(
         routes=[
             RawPathRoute(CLUSTERS_PATH, _collection, clusters.clusters, ["GET", "POST"]),
             RawPathRoute(CLUSTER_PATH, resource_id_from_raw_path, clusters.cluster, ["GET", "DELETE"]),
@@ -225,10 +253,10 @@ def create_app(
             Route("/openapi.json", service.openapi_json, methods=["GET"]),
             Route("/metrics", observer.metrics.endpoint, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestContext, observer=observer, fast_path=endpoint)],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )
+    app.context = RequestContext(app.starlette, observer=observer, fast_path=endpoint)
     app.router.redirect_slashes = False  # a redirect would not carry the JSON body
     app.state.service = service
     return app

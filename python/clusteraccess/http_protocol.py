@@ -12,6 +12,10 @@ they hold whichever parser runs (httptools or h11):
 - a head must be complete `Limits.header_timeout` seconds after the
   connection opened or the previous answer was sent, or the connection is
   closed (a client sending its head slowly holds a connection, not more);
+  each connection keeps one timer for it, armed when the connection starts
+  waiting for a head with none pending and, when it fires, checking the
+  deadline of the head awaited then (re-armed if it is not due yet), so that
+  a busy keep-alive connection arms no timer per request;
 - at most `Limits.max_connections` connections are open: past it, the
   connection that has waited longest for a head is closed to make room (a
   client that connects and sends nothing loses its place to one that asks),
@@ -28,6 +32,7 @@ from typing import Any, Callable, Optional
 
 from ._core import ClusterAccessError, internal_error, malformed_request, request_head_too_large
 from .app import RequestObserver
+from .coalesced_transport import CoalescedTransport
 from .http_request import new_request_id
 from .http_response import error_response, response_bytes
 from .serve_settings import Limits
@@ -71,9 +76,16 @@ class _BoundedHead:
     timeout_keep_alive: int
 
     def _bounds_init(self) -> None:
+        limits = self.shared.limits
+        self._head_limit = limits.head_bytes
+        self._header_timeout = limits.header_timeout
+        self._waiting = self.shared.waiting
         self._head_size = 0
         self._head_tail = b""
         self._head_timer: Any = None
+        # loop.time() when the connection started waiting for the head it
+        # waits for, None while it waits for none (a request is being served).
+        self._waiting_since: Optional[float] = None
         self._refusal: Optional[str] = None
         self._draining = False
         # uvicorn's own concurrency check answers text/plain; the bound on
@@ -86,6 +98,8 @@ class _BoundedHead:
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
+        # Each answer's head and body in one write (see CoalescedTransport).
+        self.transport = CoalescedTransport(transport, self.loop)
         if len(self.connections) > self.shared.limits.max_connections and not self._evict_oldest_waiting():
             self.shared.observer.metrics.connection_closed("over_limit")
             self._answer_and_close(_OVERLOADED, status=503)
@@ -99,8 +113,15 @@ class _BoundedHead:
     def data_received(self, data: bytes) -> None:
         if self._draining:
             return
-        limit = self.shared.limits.head_bytes
+        limit = self._head_limit
         feed: Callable[[bytes], None] = super().data_received  # type: ignore[misc]
+        if not self._head_tail and not self._in_body():
+            # The common read: one whole head, alone (a GET on a keep-alive connection).
+            match = _HEAD_END.search(data)
+            if match is not None and match.end() == len(data) and self._head_size + len(data) <= limit:
+                self._head_size = 0
+                feed(data)
+                return
         while data:
             if self._in_body():
                 # A body is the parser's and the application's; a head
@@ -152,13 +173,16 @@ class _BoundedHead:
 
     def _await_head(self) -> None:
         """The connection now waits for a request head: start its deadline."""
-        self._cancel_head_timer()
-        self.shared.waiting[self] = None
-        self._head_timer = self.loop.call_later(self.shared.limits.header_timeout, self._head_timed_out)
+        self._waiting_since = self.loop.time()
+        self._waiting[self] = None
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self._header_timeout, self._check_head_deadline)
 
     def _head_received(self) -> None:
-        """A whole head was parsed: the deadline is met."""
-        self._stop_waiting()
+        """A whole head was parsed: the deadline is met (the timer, if armed,
+        stays: it finds nothing due, or the deadline of a later head)."""
+        self._waiting_since = None
+        self._waiting.pop(self, None)
 
     def _too_many_fields(self, count: int) -> bool:
         """True (and the refusal noted) when a head has more than its fields' bound."""
@@ -169,16 +193,25 @@ class _BoundedHead:
 
     def _stop_waiting(self) -> None:
         self._cancel_head_timer()
-        self.shared.waiting.pop(self, None)
+        self._waiting_since = None
+        self._waiting.pop(self, None)
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _check_head_deadline(self) -> None:
         self._head_timer = None
-        self.shared.waiting.pop(self, None)
+        since = self._waiting_since
+        if since is None:
+            return  # no head awaited: the next wait arms the timer again
+        remaining = since + self._header_timeout - self.loop.time()
+        if remaining > 0:
+            self._head_timer = self.loop.call_later(remaining, self._check_head_deadline)
+            return
+        self._waiting_since = None
+        self._waiting.pop(self, None)
         if not self.transport.is_closing():
             self.shared.observer.metrics.connection_closed("header_timeout")
             self.transport.close()
@@ -188,7 +221,7 @@ class _BoundedHead:
         waiting = self.shared.waiting
         while waiting:
             oldest, _ = waiting.popitem(last=False)
-            oldest._cancel_head_timer()
+            oldest._stop_waiting()
             if not oldest.transport.is_closing():
                 self.shared.observer.metrics.connection_closed("evicted")
                 oldest.transport.close()
@@ -219,33 +252,36 @@ class _BoundedHead:
 def _httptools_protocol(shared: _Shared) -> type[Any]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    # The parser's callbacks run for every request: they call uvicorn's own
+    # directly rather than through super().
+    base_on_header = HttpToolsProtocol.on_header
+    base_on_headers_complete = HttpToolsProtocol.on_headers_complete
+    base_on_message_complete = HttpToolsProtocol.on_message_complete
+
     class BoundedHttpToolsProtocol(_BoundedHead, HttpToolsProtocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._bounds_init()
-            self._fields = 0
+            self._field_limit = shared.limits.header_fields
             self._body_expected = False
 
-        def on_message_begin(self) -> None:
-            self._fields = 0
-            super().on_message_begin()
-
         def on_header(self, name: bytes, value: bytes) -> None:
-            self._fields += 1
-            if self._too_many_fields(self._fields):
+            # uvicorn's on_message_begin starts each head's list of fields.
+            if len(self.headers) >= self._field_limit and self._too_many_fields(len(self.headers) + 1):
                 # httptools turns this into HttpParserCallbackError, which
                 # uvicorn answers with send_400_response: the 431 noted.
                 raise ValueError("too many header fields")
-            super().on_header(name, value)
+            base_on_header(self, name, value)
 
         def on_headers_complete(self) -> None:
-            self._head_received()
+            self._waiting_since = None  # _head_received, inline
+            self._waiting.pop(self, None)
             self._body_expected = True
-            super().on_headers_complete()
+            base_on_headers_complete(self)
 
         def on_message_complete(self) -> None:
             self._body_expected = False
-            super().on_message_complete()
+            base_on_message_complete(self)
 
         def _in_body(self) -> bool:
             return self._body_expected

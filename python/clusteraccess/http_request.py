@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 _PATH_PREFIX = b"/v1/clusters/"
+_PATH_PREFIX_LENGTH = len(_PATH_PREFIX)
 _ACCESS_INFO_SUFFIX = b"/accessinfo"
 _QUERY_PARAMETERS = ("vpcendpoint", "region")
 _PAGE_PARAMETERS = ("limit", "offset")
@@ -72,9 +73,11 @@ def cluster_id_from_raw_path(raw_path: bytes, suffix: bytes = _ACCESS_INFO_SUFFI
     percent-encoded.
     """
     if raw_path.startswith(_PATH_PREFIX) and raw_path.endswith(suffix):
-        middle = raw_path[len(_PATH_PREFIX) : -len(suffix)]
-        if len(raw_path) >= len(_PATH_PREFIX) + len(suffix):
-            return _percent_decode(middle)
+        suffix_length = len(suffix)
+        if len(raw_path) >= _PATH_PREFIX_LENGTH + suffix_length:
+            middle = raw_path[_PATH_PREFIX_LENGTH:-suffix_length]
+            # _percent_decode, inline for the usual id with nothing encoded.
+            return _percent_decode(middle) if b"%" in middle else middle.decode("utf-8", "replace")
     segments = raw_path.split(b"/")
     if len(segments) < 5:
         return None
@@ -205,4 +208,4 @@ def new_request_id() -> str:
     A request id correlates log lines; it is no secret, so the bits come from
     `random` (reseeded after fork) rather than a system call per request.
     """
-    return f"{random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return (random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Optional, Tuple
 
 from starlette.responses import Response
+from starlette.types import Receive, Send
 
 from ._core import DOWNLOADED, ClusterAccessError, error_body
 from .service_logging import SCOPE_DETAIL, SCOPE_OUTCOME, Scope
@@ -49,6 +50,14 @@ class ServiceResponse(Response):
             _NO_STORE,
             *headers,
         ]
+
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Writes the response: its head, then its body. (Starlette's own
+        also handles a websocket denial and a background task; the service
+        serves no websocket and runs no task after an answer.)"""
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 class JsonResponse(ServiceResponse):

@@ -35,6 +35,8 @@ SCOPE_PRINCIPAL = "clusteraccess.principal"
 SCOPE_DETAIL = "clusteraccess.detail"
 
 _MAX_LOGGED_PATH = 512
+# How many principals' JSON texts the access log keeps (it starts over past it).
+_PRINCIPALS_CACHED = 1024
 _NEEDS_JSON_ESCAPE = re.compile(rb'["\\\x00-\x1f\x7f-\xff]')
 
 
@@ -88,6 +90,10 @@ class AccessLog:
         self._pending: list[_Entry] = []
         self._second = -1
         self._second_text = ""
+        self._millis = -1
+        self._millis_text = ""
+        # principal -> its JSON text: the same few names come back on every line.
+        self._principals: dict[str, str] = {}
 
     def write(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         """Logs the request described by scope that ended with status.
@@ -95,17 +101,21 @@ class AccessLog:
         Called on the event loop's thread (or with no loop running, when the
         line is written at once).
         """
-        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
         outcome = scope.get(SCOPE_OUTCOME) or ("ok" if status < 400 else str(status))
+        self.record(scope, status, time.perf_counter() - started, outcome, request_id)
+
+    def record(self, scope: Scope, status: int, seconds: float, outcome: str, request_id: str) -> None:
+        """`write`, for a caller that already knows the request's duration and
+        its outcome ("ok", "downloaded", an error code, ...)."""
         pending = self._pending
         pending.append(
             (
                 time.time(),
                 request_id,
                 scope.get("method", ""),
-                raw_path,
+                scope.get("raw_path") or scope.get("path", "").encode(),
                 status,
-                time.perf_counter() - started,
+                seconds,
                 outcome,
                 scope.get("client"),
                 scope.get(SCOPE_PRINCIPAL),
@@ -154,16 +164,32 @@ class AccessLog:
             f'{{"ts":"{self._timestamp(now)}","level":"info","logger":"clusteraccess.access",'
             f'"request_id":"{request_id}","method":"{method}","path":{path},'
             f'"status":{status},"duration_ms":{duration * 1000:.3f},"outcome":"{outcome}",'
-            f'"client":{_client_text(client)},"principal":{"null" if principal is None else json.dumps(principal)}'
+            f'"client":{_client_text(client)},"principal":{self._principal_text(principal)}'
             f'{_detail_text(detail)}}}\n'
         )
 
+    def _principal_text(self, principal: Optional[str]) -> str:
+        if principal is None:
+            return "null"
+        text = self._principals.get(principal)
+        if text is None:
+            if len(self._principals) >= _PRINCIPALS_CACHED:
+                self._principals.clear()
+            text = self._principals[principal] = json.dumps(principal)
+        return text
+
     def _timestamp(self, now: float) -> str:
+        # Many lines fall in the same millisecond, and all in the same second.
         second = int(now)
+        millis = int(now * 1000)
+        if millis == self._millis and second == self._second:
+            return self._millis_text
         if second != self._second:
             self._second = second
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._second_text}.{int(now * 1000) % 1000:03d}Z"
+        self._millis = millis
+        self._millis_text = f"{self._second_text}.{millis % 1000:03d}Z"
+        return self._millis_text
 
 
 def _detail_text(detail: Optional[str]) -> str:

@@ -158,3 +158,83 @@ def test_storage_failures_are_counted_as_database_errors() -> None:
     assert found[("clusteraccess_database_errors_total", ())] == 1
     assert found[route(ACCESS_INFO, 500)] == 1
     assert found[("clusteraccess_rejections_total", (("code", "UCS.01000007"),))] == 1
+
+
+def reference_page(observations: list[tuple[str, int, str, float]], closed: list[str]) -> Samples:
+    """What prometheus_client's own Counter and Histogram expose for the same
+    requests: the metrics of `Metrics` as they were first written."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from clusteraccess.metrics import LATENCY_BUCKETS, ROUTES
+
+    registry = CollectorRegistry(auto_describe=False)
+    requests = Counter("clusteraccess_http_requests", "r", ["route", "status"], registry=registry)
+    latency = Histogram("clusteraccess_http_request_duration_seconds", "l", ["route"], buckets=LATENCY_BUCKETS,
+                        registry=registry)
+    first_downloads = Counter("clusteraccess_first_downloads", "f", registry=registry)
+    rejections = Counter("clusteraccess_rejections", "j", ["code"], registry=registry)
+    database_errors = Counter("clusteraccess_database_errors", "d", registry=registry)
+    closed_connections = Counter("clusteraccess_http_connections_closed", "c", ["reason"], registry=registry)
+    for route, status, outcome, seconds in observations:
+        route = route if route in ROUTES else "other"
+        requests.labels(route, str(status)).inc()
+        latency.labels(route).observe(seconds)
+        if outcome == "issued":
+            first_downloads.inc()
+        elif outcome.startswith("UCS."):
+            rejections.labels(outcome).inc()
+            if outcome == clusteraccess.internal_error().code and status >= 500:
+                database_errors.inc()
+    for reason in closed:
+        closed_connections.labels(reason).inc()
+    return samples(generate_latest(registry).decode())
+
+
+def test_the_counts_are_those_prometheus_client_would_make() -> None:
+    """Every sample (buckets at and around their bounds, sums, counts) as
+    prometheus_client's own metrics have them, `_created` aside (a time)."""
+    storage = clusteraccess.internal_error().code
+    observations = [
+        (ACCESS_INFO, 200, "downloaded", 0.0005),  # on a bound: counted in its bucket
+        (ACCESS_INFO, 200, "downloaded", 0.00050001),
+        (ACCESS_INFO, 200, "issued", 0.003),
+        (ACCESS_INFO, 403, "UCS.01000004", 0.0),
+        (ACCESS_INFO, 500, storage, 10.0),
+        (ACCESS_INFO, 503, storage, 0.2),  # a 503 with the storage code is a database error too
+        (ACCESS_INFO, 400, storage, 0.2),  # not a 5xx: a rejection, no database error
+        ("/nowhere/else", 404, "UCS.01000010", 10.5),  # past the last bound: +Inf only
+        ("/metrics", 200, "ok", 0.01),
+        ("/healthz", 503, "UCS.01000007", 0.001),
+    ] + [(ACCESS_INFO, 200, "downloaded", 0.0001 * i) for i in range(200)]
+    closed = ["header_timeout", "evicted", "header_timeout", "over_limit"]
+    metrics = Metrics()
+    for observation in observations:
+        metrics.observe(*observation)
+    for reason in closed:
+        metrics.connection_closed(reason)
+
+    async def page() -> str:
+        return bytes((await metrics.endpoint(None)).body).decode()  # type: ignore[arg-type]
+
+    text = anyio.run(page)
+    ours = samples(text)
+    reference = reference_page(observations, closed)
+    assert {k: v for k, v in ours.items() if not k[0].endswith("_created")} == {
+        k: v for k, v in reference.items() if not k[0].endswith("_created")
+    }
+    assert {k for k in ours if k[0].endswith("_created")} == {k for k in reference if k[0].endswith("_created")}
+    assert ours[("clusteraccess_http_request_duration_seconds_bucket",
+                 (("le", "0.0005"), ("route", ACCESS_INFO)))] == 8  # 0.0 twice, 0.0001 to 0.0005, 0.0005 again
+    assert ours[("clusteraccess_database_errors_total", ())] == 3
+    assert ours[("clusteraccess_http_connections_closed_total", (("reason", "header_timeout"),))] == 2
+
+
+def test_a_fresh_page_holds_the_unlabelled_counters_at_zero() -> None:
+    async def page() -> str:
+        return bytes((await Metrics().endpoint(None)).body).decode()  # type: ignore[arg-type]
+
+    found = samples(anyio.run(page))
+    assert {k: v for k, v in found.items() if not k[0].endswith("_created")} == {
+        ("clusteraccess_first_downloads_total", ()): 0,
+        ("clusteraccess_database_errors_total", ()): 0,
+    }
