@@ -87,7 +87,8 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 
   Admitted admitted{*cluster_id,          std::move(caller.principal), caller.token_hash,
                     std::move(caller.access_key), access->network,     access->downloaded,
-                    access->generation,   std::nullopt,                std::nullopt};
+                    access->generation,   std::nullopt,                std::nullopt,
+                    std::move(caller.access->settings)};
 
   // 5. The network parameters fit the cluster's access network.
   if (access->network == AccessNetwork::kPublic) {
@@ -123,7 +124,10 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 
 AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted,
                                     bool may_retry) const {
-  const Settings settings = store_.settings();  // one read for all of them
+  // Read with the request's state, from the same consistent read as the
+  // cluster's download state: no round trip of their own.
+  if (!admitted.settings) throw Error::storage("the store read no settings for a cluster not downloaded");
+  const Settings& settings = *admitted.settings;
   auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
   if (!proxy) throw Error::not_configured(
         "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");

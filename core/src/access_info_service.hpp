@@ -56,6 +56,9 @@ class AccessInfoService {
     std::int64_t generation;
     std::optional<PrivateAccess> private_access;
     std::optional<ProxyEndpoint> region_proxy;
+    // The installation settings, read with the request's state when the
+    // cluster is not downloaded (ClusterAccess::settings): what issuing needs.
+    std::optional<Settings> settings;
   };
 
   // Rules 1 to 5: the request admitted, or the Error of the first rule it

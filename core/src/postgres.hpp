@@ -89,6 +89,7 @@ class Result {
   std::string bytes(int row, int column) const;
 
  private:
+  friend class Connection;  // checks the results of a pipeline after reading them all
   struct Clear {
     void operator()(pg_result* result) const noexcept;
   };
@@ -114,9 +115,21 @@ class Connection {
   Result exec(const std::string& sql, const Params& params);
   /// Runs `query` with `params`, preparing it first on this connection.
   Result run(const Query& query, const Params& params);
+  /// Runs `sql` (one statement without parameters), then `query` with
+  /// `params` as `run` does, sending both at once and reading both answers
+  /// after: one round trip rather than two (libpq's pipeline mode). When
+  /// `sql` fails, `query` is not run. Either failure is thrown as `run`
+  /// throws it, once both answers are read and the connection is out of
+  /// pipeline mode again -- or, when it cannot get out, marked unusable.
+  Result run_after(const char* sql, const Query& query, const Params& params);
   /// False once the connection to the server was lost (or a statement left
-  /// it unusable): a pool drops it rather than giving it out again.
+  /// it unusable, e.g. in pipeline mode): a pool drops it rather than giving
+  /// it out again.
   bool usable() const noexcept;
+  /// Whether a transaction is open on the server (committed or rolled back
+  /// by nobody yet, failed or not). A pool gives back only a connection that
+  /// is usable and not in a transaction.
+  bool in_transaction() const noexcept;
 
  private:
   // The one place every result passes: maps its SQLSTATE to our errors.
@@ -134,14 +147,23 @@ class Connection {
 class Transaction {
  public:
   explicit Transaction(Connection& connection, bool read_only = false);
+  /// Opens a READ COMMITTED transaction and runs `first` in it, both in one
+  /// round trip (`Connection::run_after`); its rows are `first_result()`.
+  /// When `first` fails, the transaction is rolled back and the error thrown.
+  Transaction(Connection& connection, const Query& first, const Params& params);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
+  /// The rows of the statement the transaction was opened with.
+  const Result& first_result() const noexcept { return first_; }
 
  private:
+  void roll_back() noexcept;
+
   Connection& connection_;
   bool open_ = true;
+  Result first_;
 };
 
 /// Runs `body` (which opens, and commits, its own transaction) again when

@@ -431,12 +431,20 @@ bool SqliteStore::replace_clear_ca_key(std::string_view sealed) {
   return true;
 }
 
-Settings SqliteStore::settings() {
-  auto session = borrow();
-  sqlite::StatementScope select(session->all_settings);
+namespace {
+
+Settings read_settings(sqlite::Statement& all_settings) {
+  sqlite::StatementScope select(all_settings);
   Settings out;
   while (select->step()) out.emplace(select->column_text(0), select->column_text(1));
   return out;
+}
+
+}  // namespace
+
+Settings SqliteStore::settings() {
+  auto session = borrow();
+  return read_settings(session->all_settings);
 }
 
 void SqliteStore::set_settings(const SettingValues& values) {
@@ -779,6 +787,8 @@ RequestState SqliteStore::request_state(const TokenHash& hash, const std::option
     state.access = ClusterAccess{stored_category(select->column_text(4)),
                                  stored_network(select->column_text(5)), select->column_int(6) != 0,
                                  select->column_int(7)};
+    // Read while `select` is still active: the same read transaction.
+    if (!state.access->downloaded) state.access->settings = read_settings(session->all_settings);
   }
   return state;
 }
@@ -799,6 +809,8 @@ SignedRequestState SqliteStore::signed_request_state(std::string_view access_key
     state.access = ClusterAccess{stored_category(select->column_text(4)),
                                  stored_network(select->column_text(5)), select->column_int(6) != 0,
                                  select->column_int(7)};
+    // Read while `select` is still active: the same read transaction.
+    if (!state.access->downloaded) state.access->settings = read_settings(session->all_settings);
   }
   return state;
 }

@@ -43,12 +43,24 @@ struct TokenRecord {
   bool revoked;
 };
 
+/// Every installation setting, by key, as text. Their meaning and encoding
+/// belong to installation_settings.hpp, not to the store.
+using Settings = std::map<std::string, std::string, std::less<>>;
+
 /// What the rules need to know of a cluster the principal holds a grant on.
 struct ClusterAccess {
   ClusterCategory category;
   AccessNetwork network;
   bool downloaded;  ///< the access information has been handed out (this generation)
   std::int64_t generation = 1;  ///< the cluster's generation when read
+  /// Every installation setting, as `Store::settings` returns them, from the
+  /// same consistent read -- set exactly when `downloaded` is false: a first
+  /// download needs them, and a backend on a server then saves a round trip.
+  /// Which work a request does still depends only on what its caller may
+  /// know: the settings are read only once the principal's grant reached the
+  /// cluster, and whether the cluster is downloaded is the grant holder's
+  /// to know (the answer says it).
+  std::optional<Settings> settings{};
 };
 
 /// What every request needs from storage: its token and, for the token's
@@ -98,7 +110,7 @@ struct DownloadCommit {
   /// the commit then requires the key (not `token_hash`) still live.
   std::optional<std::string> access_key{};
   /// The request's delivery guard, or null. Read once the write lock is
-  /// held, right before anything is written: waiting for the lock can take
+  /// held, right before anything is committed: waiting for the lock can take
   /// up to the busy timeout, and a client that leaves meanwhile must still
   /// find nothing recorded.
   const DeliveryGuard* delivery = nullptr;
@@ -148,9 +160,6 @@ struct StoredCa {
   bool key_sealed;
 };
 
-/// Every installation setting, by key, as text. Their meaning and encoding
-/// belong to installation_settings.hpp, not to the store.
-using Settings = std::map<std::string, std::string, std::less<>>;
 /// Settings to write together, (key, value).
 using SettingValues = std::vector<std::pair<std::string, std::string>>;
 
@@ -287,13 +296,14 @@ class Store {
 
   /// The token with `hash` and, when `id` is given and the token exists, the
   /// category, network, grant and download state of cluster `id` for the
-  /// token's principal -- all from one consistent read. Every request asks
-  /// this once, so a backend should answer it in one round trip.
+  /// token's principal, and the settings when that cluster is not downloaded
+  /// (`ClusterAccess::settings`) -- all from one consistent read. Every
+  /// request asks this once, so a backend should answer it in one round trip.
   virtual RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) = 0;
   /// `request_state` for a signed request: the access key `access_key` and,
   /// when `id` is given and the key exists, cluster `id` as seen through the
-  /// key's principal's grant -- one consistent read, the same work whether
-  /// or not the cluster exists.
+  /// key's principal's grant (with the settings, as `request_state`) -- one
+  /// consistent read, the same work whether or not the cluster exists.
   virtual SignedRequestState signed_request_state(std::string_view access_key,
                                                   const std::optional<ClusterId>& id) = 0;
 

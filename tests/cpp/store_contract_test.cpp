@@ -164,6 +164,28 @@ TEST_P(StoreContractTest, RecordDownloadRollsBackWhenTheSerialIsAlreadyAudited) 
   EXPECT_FALSE(downloaded(cluster_.id));
 }
 
+// A delivery guard found abandoned once the lock is held: request_abandoned,
+// nothing recorded, and the store (its connection) serves the next call.
+TEST_P(StoreContractTest, RecordDownloadWithAnAbandonedGuardThrowsAndRecordsNothing) {
+  DeliveryGuard guard;
+  guard.abandon();
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.delivery = &guard;
+  const Error error = error_of([&] { store_.record_download(commit); });
+  EXPECT_EQ(error.code(), error_code::kRequestAbandoned);
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id)->downloaded);
+
+  // The same commit with a live guard wins: nothing of the first was left.
+  DeliveryGuard live;
+  commit.delivery = &live;
+  ASSERT_TRUE(store_.record_download(commit));
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].certificate_serial, "aaaa");
+  EXPECT_EQ(store_.cluster(cluster_.id)->certificate_serial, "aaaa");
+}
+
 TEST_P(StoreContractTest, DuplicateSerialAcrossClustersIsRefused) {
   const Cluster other = make_cluster("other");
   store_.insert_cluster(other);
@@ -204,6 +226,43 @@ TEST_P(StoreContractTest, ClusterAccessReportsTheGrantedClusterAndItsDownload) {
   store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
   EXPECT_FALSE(access_of(store_, bob_hash, cluster_.id).has_value());
   EXPECT_FALSE(access_of(store_, bob_hash, ClusterId::generate()).has_value());
+}
+
+// A first download needs the settings: they come with the request's state,
+// from the same read, exactly when the principal's grant reaches a cluster
+// not downloaded -- never for a downloaded cluster, nor without the grant.
+TEST_P(StoreContractTest, RequestStateCarriesTheSettingsOnlyForAGrantedClusterNotDownloaded) {
+  auto access = access_of(store_, alice_hash_, cluster_.id);
+  ASSERT_TRUE(access.has_value());
+  ASSERT_TRUE(access->settings.has_value()) << "none set: an empty map, still read";
+  EXPECT_TRUE(access->settings->empty());
+
+  store_.set_settings({{"public_endpoint", "proxy.example.com:443"}, {"agent_image", "agent:1"}});
+  access = access_of(store_, alice_hash_, cluster_.id);
+  ASSERT_TRUE(access.has_value());
+  EXPECT_FALSE(access->downloaded);
+  EXPECT_EQ(access->settings, store_.settings());
+  EXPECT_EQ(access->settings->size(), 2u);
+
+  // The same through an access key's principal.
+  store_.insert_access_key("alice", std::string(20, 'A'), "sealed", kNow, kNow + 3600);
+  const SignedRequestState signed_state = store_.signed_request_state(std::string(20, 'A'), cluster_.id);
+  ASSERT_TRUE(signed_state.access.has_value());
+  EXPECT_EQ(signed_state.access->settings, store_.settings());
+
+  // Without the grant, or without a cluster: no settings, as no access.
+  const TokenHash bob_hash = hash_token(generate_token());
+  store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
+  EXPECT_FALSE(access_of(store_, bob_hash, cluster_.id).has_value());
+  EXPECT_FALSE(store_.request_state(alice_hash_, std::nullopt).access.has_value());
+
+  // Downloaded: a repeat request needs none and reads none.
+  ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
+  access = access_of(store_, alice_hash_, cluster_.id);
+  ASSERT_TRUE(access.has_value());
+  EXPECT_TRUE(access->downloaded);
+  EXPECT_FALSE(access->settings.has_value());
+  EXPECT_FALSE(store_.signed_request_state(std::string(20, 'A'), cluster_.id).access->settings.has_value());
 }
 
 TEST_P(StoreContractTest, ClusterAccessOfUnknownClusterIsNothing) {
