@@ -87,8 +87,7 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 
   Admitted admitted{*cluster_id,          std::move(caller.principal), caller.token_hash,
                     std::move(caller.access_key), access->network,     access->downloaded,
-                    access->generation,   std::nullopt,                std::nullopt,
-                    std::move(caller.access->settings)};
+                    access->generation,   std::nullopt,                std::nullopt};
 
   // 5. The network parameters fit the cluster's access network.
   if (access->network == AccessNetwork::kPublic) {
@@ -124,14 +123,6 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 
 AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted,
                                     bool may_retry) const {
-  // Read with the request's state, from the same consistent read as the
-  // cluster's download state: no round trip of their own.
-  if (!admitted.settings) throw Error::storage("the store read no settings for a cluster not downloaded");
-  const Settings& settings = *admitted.settings;
-  auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
-  if (!proxy) throw Error::not_configured(
-        "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
-
   // Nobody pays for a key whose answer nobody will read.
   if (abandoned(request)) throw Error::request_abandoned();
   const std::int64_t issued_at = unix_now(options_);
@@ -139,9 +130,19 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
     const AgentCredential credential =
         authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity);
     fault::reached(fault::Point::kAfterKeyGeneration);
-    SecretDocuments documents = render_manifest(ManifestInput{
-        admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
-        credential.private_key_pem, *proxy, agent_image(settings), admitted.private_access});
+    // Rendered by the store's commit, from the settings it reads in its own
+    // transaction (no round trip of their own), before it commits: an
+    // installation with no public endpoint finds out only once the key is
+    // made, and nothing is recorded (the key is wiped with this scope).
+    SecretDocuments documents;
+    const auto render = [&](const Settings& settings) {
+      auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
+      if (!proxy) throw Error::not_configured(
+            "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
+      documents = render_manifest(ManifestInput{admitted.cluster_id, authority_.certificate_pem(),
+                                                credential.certificate_pem, credential.private_key_pem, *proxy,
+                                                agent_image(settings), admitted.private_access});
+    };
 
     DownloadCommit commit{admitted.cluster_id,
                           admitted.principal,
@@ -153,16 +154,17 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
                           std::nullopt,
                           admitted.generation,
                           admitted.access_key,
-                          request.delivery.get()};
+                          request.delivery.get(),
+                          render};
     if (admitted.private_access) {
       commit.region = admitted.private_access->region;
       commit.vpcendpoint = admitted.private_access->vpcendpoint;
     }
     fault::reached(fault::Point::kBeforeCommit);
-    // The client's departure can still save the download here and, once the
-    // write lock is held, inside record_download; the key and the documents
+    // The client's departure can still save the download inside
+    // record_download, which reads the guard last, the write lock held and
+    // the documents rendered, before it commits; the key and the documents
     // are wiped as they go out of scope.
-    if (abandoned(request)) throw Error::request_abandoned();
     if (store_.record_download(commit)) {
       fault::reached(fault::Point::kAfterCommit);
       return AccessInfo(documents.release(), credential.serial_hex, admitted.principal);

@@ -209,7 +209,7 @@ Result Connection::run(const Query& query, const Params& params) {
                               formats.data(), /*resultFormat=*/0));
 }
 
-Result Connection::run_after(const char* sql, const Query& query, const Params& params) {
+std::vector<Result> Connection::run_after(const char* sql, const std::vector<Statement>& statements) {
   pg_conn* const connection = connection_.get();
   const auto lost = [this] {
     // Whatever is still queued or unread, the connection is of no further
@@ -218,25 +218,31 @@ Result Connection::run_after(const char* sql, const Query& query, const Params& 
     return Error::storage("the connection to the PostgreSQL server was lost");
   };
   if (PQenterPipelineMode(connection) != 1) throw lost();
-  const bool prepare = prepared_.count(query.name) == 0;
-  const auto values = params.values();
-  const auto lengths = params.lengths();
-  const auto formats = params.formats();
   // Queued client-side, sent by the sync; the server answers each in turn
   // and, after a failure, skips the rest up to the sync (PIPELINE_ABORTED).
-  const bool queued =
-      PQsendQueryParams(connection, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-      (!prepare || PQsendPrepare(connection, query.name, query.sql, 0, nullptr) == 1) &&
-      PQsendQueryPrepared(connection, query.name, params.size(), values.data(), lengths.data(), formats.data(),
-                          /*resultFormat=*/0) == 1 &&
-      PQpipelineSync(connection) == 1;
-  if (!queued) throw lost();
+  // A statement not yet prepared on this connection is prepared first.
+  std::vector<const Query*> preparing;  // per command: the query it prepares, or null
+  bool queued = PQsendQueryParams(connection, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  preparing.push_back(nullptr);
+  for (const Statement& statement : statements) {
+    if (!queued) break;
+    if (prepared_.count(statement.query.name) == 0) {
+      queued = PQsendPrepare(connection, statement.query.name, statement.query.sql, 0, nullptr) == 1;
+      preparing.push_back(&statement.query);
+    }
+    const auto values = statement.params.values();
+    const auto lengths = statement.params.lengths();
+    const auto formats = statement.params.formats();
+    queued = queued && PQsendQueryPrepared(connection, statement.query.name, statement.params.size(), values.data(),
+                                           lengths.data(), formats.data(), /*resultFormat=*/0) == 1;
+    preparing.push_back(nullptr);
+  }
+  if (!queued || PQpipelineSync(connection) != 1) throw lost();
 
   // Every answer is read, up to the sync, before any is judged: only then
   // can the connection leave pipeline mode and be used again.
   std::vector<Result> answers;
-  const int commands = prepare ? 3 : 2;
-  for (int command = 0; command < commands; ++command) {
+  for (std::size_t command = 0; command < preparing.size(); ++command) {
     Result answer(PQgetResult(connection));
     if (!answer.result_) throw lost();
     // Each command's results end with a null.
@@ -249,14 +255,19 @@ Result Connection::run_after(const char* sql, const Query& query, const Params& 
     throw lost();
   }
 
+  std::vector<Result> rows;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     // A command skipped after an earlier failure: that failure is thrown.
     if (PQresultStatus(answers[i].result_.get()) == PGRES_PIPELINE_ABORTED) continue;
     answers[i] = check(answers[i].result_.release());
     // A prepared statement outlives a transaction that fails after it.
-    if (prepare && i == 1) prepared_.insert(query.name);
+    if (preparing[i] != nullptr) {
+      prepared_.insert(preparing[i]->name);
+    } else if (i > 0) {
+      rows.push_back(std::move(answers[i]));
+    }
   }
-  return std::move(answers.back());
+  return rows;
 }
 
 // READ COMMITTED: a conditional UPDATE that finds its row locked waits for
@@ -269,10 +280,10 @@ Transaction::Transaction(Connection& connection, bool read_only) : connection_(c
   connection_.exec(read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : kBegin);
 }
 
-Transaction::Transaction(Connection& connection, const Query& first, const Params& params)
+Transaction::Transaction(Connection& connection, const std::vector<Statement>& statements)
     : connection_(connection) {
   try {
-    first_ = connection_.run_after(kBegin, first, params);
+    results_ = connection_.run_after(kBegin, statements);
   } catch (...) {
     // No destructor runs for a constructor that throws: a failed statement
     // leaves its transaction open (aborted), and it must not stay so.

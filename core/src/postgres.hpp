@@ -96,6 +96,12 @@ class Result {
   std::unique_ptr<pg_result, Clear> result_;
 };
 
+/// A prepared statement and its parameters, one of several sent together.
+struct Statement {
+  const Query& query;
+  const Params& params;
+};
+
 /// One connection to the server. Use it from one thread at a time.
 class Connection {
  public:
@@ -115,13 +121,14 @@ class Connection {
   Result exec(const std::string& sql, const Params& params);
   /// Runs `query` with `params`, preparing it first on this connection.
   Result run(const Query& query, const Params& params);
-  /// Runs `sql` (one statement without parameters), then `query` with
-  /// `params` as `run` does, sending both at once and reading both answers
-  /// after: one round trip rather than two (libpq's pipeline mode). When
-  /// `sql` fails, `query` is not run. Either failure is thrown as `run`
-  /// throws it, once both answers are read and the connection is out of
+  /// Runs `sql` (one statement without parameters), then each of
+  /// `statements` in turn as `run` does, sending them all at once and
+  /// reading every answer after: one round trip rather than one each
+  /// (libpq's pipeline mode). The rows of `statements`, in their order. Once
+  /// one fails, the ones after it are not run. The first failure is thrown as
+  /// `run` throws it, once every answer is read and the connection is out of
   /// pipeline mode again -- or, when it cannot get out, marked unusable.
-  Result run_after(const char* sql, const Query& query, const Params& params);
+  std::vector<Result> run_after(const char* sql, const std::vector<Statement>& statements);
   /// False once the connection to the server was lost (or a statement left
   /// it unusable, e.g. in pipeline mode): a pool drops it rather than giving
   /// it out again.
@@ -147,23 +154,23 @@ class Connection {
 class Transaction {
  public:
   explicit Transaction(Connection& connection, bool read_only = false);
-  /// Opens a READ COMMITTED transaction and runs `first` in it, both in one
-  /// round trip (`Connection::run_after`); its rows are `first_result()`.
-  /// When `first` fails, the transaction is rolled back and the error thrown.
-  Transaction(Connection& connection, const Query& first, const Params& params);
+  /// Opens a READ COMMITTED transaction and runs `statements` in it, all in
+  /// one round trip (`Connection::run_after`); their rows are `result(i)`.
+  /// When one fails, the transaction is rolled back and the error thrown.
+  Transaction(Connection& connection, const std::vector<Statement>& statements);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
-  /// The rows of the statement the transaction was opened with.
-  const Result& first_result() const noexcept { return first_; }
+  /// The rows of statement `index` of those the transaction was opened with.
+  const Result& result(std::size_t index) const { return results_.at(index); }
 
  private:
   void roll_back() noexcept;
 
   Connection& connection_;
   bool open_ = true;
-  Result first_;
+  std::vector<Result> results_;
 };
 
 /// Runs `body` (which opens, and commits, its own transaction) again when

@@ -195,48 +195,28 @@ constexpr Query kRevokeGrant{"revoke_grant", "DELETE FROM grants WHERE principal
 // The token and the cluster access in one statement, one round trip. The
 // cluster is reached only through the principal's grant: without one, the
 // same primary-key probe misses whether the cluster exists, is downloaded
-// or not, so the work (and the time) is the same and tells nothing. When
-// the grant reaches a cluster not downloaded, the settings a first download
-// needs come in the same answer, a row each (the first row carries them
-// too; a lone row with a NULL key when none is set): one round trip less
-// for it. OFFSET 0 keeps the planner from pulling the lateral subquery up
-// into a join filter: its condition, on the outer row only, then gates the
-// settings scan (a one-time filter), so a repeat request (downloaded) or a
-// caller without the grant never reads them.
-#define REQUEST_STATE_SETTINGS                                                     \
-  "LEFT JOIN LATERAL (SELECT s.key, s.value FROM settings AS s "                   \
-  "WHERE c.id IS NOT NULL AND c.downloaded_at IS NULL OFFSET 0) AS st ON true "
+// or not, so the work (and the time) is the same and tells nothing.
 constexpr Query kRequestState{"request_state",
                               "SELECT t.hash, t.principal, t.expires_at, t.revoked_at IS NOT NULL, "
-                              "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation, st.key, st.value "
+                              "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
                               "FROM tokens AS t "
                               "LEFT JOIN grants AS g ON g.principal = t.principal AND g.cluster_id = $2 "
-                              "LEFT JOIN clusters AS c ON c.id = g.cluster_id " REQUEST_STATE_SETTINGS
+                              "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                               "WHERE t.hash = $1"};
 // The same for a signed request, through the access key's principal.
 constexpr Query kSignedRequestState{"signed_request_state",
                                     "SELECT k.principal, k.sealed_secret, k.expires_at, k.revoked_at IS NOT NULL, "
-                                    "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation, st.key, "
-                                    "st.value "
+                                    "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
                                     "FROM access_keys AS k "
                                     "LEFT JOIN grants AS g ON g.principal = k.principal AND g.cluster_id = $2 "
-                                    "LEFT JOIN clusters AS c ON c.id = g.cluster_id " REQUEST_STATE_SETTINGS
+                                    "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                                     "WHERE k.access_key = $1"};
 
-// The cluster access of a request state's answer (columns 4 to 9), with
-// its settings when it is not downloaded.
+// The cluster access of a request state's answer (columns 4 to 7).
 std::optional<ClusterAccess> access_of(const Result& result) {
   if (result.is_null(0, 4)) return std::nullopt;
-  ClusterAccess access{stored_category(result.text(0, 4)), stored_network(result.text(0, 5)),
-                       result.boolean(0, 6), result.integer(0, 7)};
-  if (!access.downloaded) {
-    Settings settings;
-    for (int row = 0; row < result.rows(); ++row) {
-      if (!result.is_null(row, 8)) settings.emplace(result.text(row, 8), result.text(row, 9));
-    }
-    access.settings = std::move(settings);
-  }
-  return access;
+  return ClusterAccess{stored_category(result.text(0, 4)), stored_network(result.text(0, 5)), result.boolean(0, 6),
+                       result.integer(0, 7)};
 }
 constexpr Query kInsertAccessKey{"insert_access_key",
                                  "INSERT INTO access_keys (access_key, principal, sealed_secret, created_at, "
@@ -804,12 +784,22 @@ bool PostgresStore::record_download(const DownloadCommit& commit) {
   add_id(params, commit.cluster_id).add(commit.principal);
   add_hash(params, commit.token_hash).add(commit.generation).add(commit.access_key);
   params.add(to_string(commit.network)).add(commit.region).add(commit.vpcendpoint);
+  const Params none;
   return postgres::retrying([&] {
-    // BEGIN and the statement that decides the winner, marks the cluster
-    // and writes the audit record go in one round trip; the cluster's row
-    // lock is held from there to the end of the transaction.
-    postgres::Transaction transaction(db, kRecordDownload, params);
-    if (transaction.first_result().rows() != 1) return false;  // rolled back: nothing changed
+    // BEGIN, the statement that decides the winner, marks the cluster and
+    // writes the audit record, and the settings' read go in one round trip;
+    // the cluster's row lock is held from there to the end of the
+    // transaction. The settings are read in the same transaction, after the
+    // mark: a loser reads them too, so it does the same work up to here.
+    postgres::Transaction transaction(db, {{kRecordDownload, params}, {kSelectSettings, none}});
+    if (transaction.result(0).rows() != 1) return false;  // rolled back: nothing changed
+    if (commit.with_settings) {
+      const Result& rows = transaction.result(1);
+      Settings settings;
+      for (int row = 0; row < rows.rows(); ++row) settings.emplace(rows.text(row, 0), rows.text(row, 1));
+      // Before COMMIT: what it throws rolls the mark and its audit record back.
+      commit.with_settings(settings);
+    }
     // Read once the row lock is held (waiting for it can take up to the
     // timeout), before the commit: a client gone meanwhile finds nothing
     // recorded (the transaction, its mark and its audit record roll back).

@@ -787,8 +787,6 @@ RequestState SqliteStore::request_state(const TokenHash& hash, const std::option
     state.access = ClusterAccess{stored_category(select->column_text(4)),
                                  stored_network(select->column_text(5)), select->column_int(6) != 0,
                                  select->column_int(7)};
-    // Read while `select` is still active: the same read transaction.
-    if (!state.access->downloaded) state.access->settings = read_settings(session->all_settings);
   }
   return state;
 }
@@ -809,8 +807,6 @@ SignedRequestState SqliteStore::signed_request_state(std::string_view access_key
     state.access = ClusterAccess{stored_category(select->column_text(4)),
                                  stored_network(select->column_text(5)), select->column_int(6) != 0,
                                  select->column_int(7)};
-    // Read while `select` is still active: the same read transaction.
-    if (!state.access->downloaded) state.access->settings = read_settings(session->all_settings);
   }
   return state;
 }
@@ -863,7 +859,6 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
   }
   auto session = borrow();
   sqlite::Transaction transaction(session->db);
-  if (commit.delivery != nullptr && commit.delivery->abandoned()) throw Error::request_abandoned();
   {
     sqlite::StatementScope update(session->mark_downloaded);
     update->bind(1, commit.now);
@@ -888,6 +883,13 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
     insert->bind(8, commit.generation);
     insert->run();
   }
+  // Read in the write transaction, so consistent with what is committed;
+  // what the caller makes of them is made before the commit, and a failure
+  // there rolls everything back.
+  if (commit.with_settings) commit.with_settings(read_settings(session->all_settings));
+  // Read last, the write lock held (waiting for it can take up to the busy
+  // timeout): a client gone meanwhile finds nothing recorded.
+  if (commit.delivery != nullptr && commit.delivery->abandoned()) throw Error::request_abandoned();
   transaction.commit();
   return true;
 }

@@ -53,14 +53,6 @@ struct ClusterAccess {
   AccessNetwork network;
   bool downloaded;  ///< the access information has been handed out (this generation)
   std::int64_t generation = 1;  ///< the cluster's generation when read
-  /// Every installation setting, as `Store::settings` returns them, from the
-  /// same consistent read -- set exactly when `downloaded` is false: a first
-  /// download needs them, and a backend on a server then saves a round trip.
-  /// Which work a request does still depends only on what its caller may
-  /// know: the settings are read only once the principal's grant reached the
-  /// cluster, and whether the cluster is downloaded is the grant holder's
-  /// to know (the answer says it).
-  std::optional<Settings> settings{};
 };
 
 /// What every request needs from storage: its token and, for the token's
@@ -114,6 +106,17 @@ struct DownloadCommit {
   /// up to the busy timeout, and a client that leaves meanwhile must still
   /// find nothing recorded.
   const DeliveryGuard* delivery = nullptr;
+  /// What the download hands out, made from the installation settings once
+  /// the commit has won, or empty. The store calls it exactly when the commit
+  /// changes the cluster (never for a loser), inside the commit's own
+  /// transaction -- the cluster's row lock held, before anything is
+  /// committed -- with every setting as `Store::settings` returns them, read
+  /// in that transaction: the settings cost no round trip of their own, and
+  /// what is handed out is consistent with what is recorded. Whatever it
+  /// throws rolls the transaction back (nothing recorded) and is thrown by
+  /// `record_download`. A retried transaction calls it again: the
+  /// last call made is the one whose transaction committed.
+  std::function<void(const Settings&)> with_settings{};
 };
 
 /// An activation or a deletion, as `reactivate` and `delete_cluster` take it.
@@ -296,14 +299,13 @@ class Store {
 
   /// The token with `hash` and, when `id` is given and the token exists, the
   /// category, network, grant and download state of cluster `id` for the
-  /// token's principal, and the settings when that cluster is not downloaded
-  /// (`ClusterAccess::settings`) -- all from one consistent read. Every
-  /// request asks this once, so a backend should answer it in one round trip.
+  /// token's principal -- all from one consistent read. Every request asks
+  /// this once, so a backend should answer it in one round trip.
   virtual RequestState request_state(const TokenHash& hash, const std::optional<ClusterId>& id) = 0;
   /// `request_state` for a signed request: the access key `access_key` and,
   /// when `id` is given and the key exists, cluster `id` as seen through the
-  /// key's principal's grant (with the settings, as `request_state`) -- one
-  /// consistent read, the same work whether or not the cluster exists.
+  /// key's principal's grant -- one consistent read, the same work whether
+  /// or not the cluster exists.
   virtual SignedRequestState signed_request_state(std::string_view access_key,
                                                   const std::optional<ClusterId>& id) = 0;
 
@@ -320,7 +322,9 @@ class Store {
   /// cannot be written (e.g. the serial is recorded already): the cluster
   /// is never marked downloaded without its audit record. Throws
   /// `Error::request_abandoned`, with nothing written, when `commit.delivery`
-  /// is abandoned by the time the write lock is held.
+  /// is abandoned by the time the write lock is held. A winning commit calls
+  /// `commit.with_settings` before it commits; what that throws is thrown,
+  /// with nothing written.
   virtual bool record_download(const DownloadCommit& commit) = 0;
 
   /// Every audit record, in the order they were recorded.

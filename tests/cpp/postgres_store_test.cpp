@@ -216,15 +216,15 @@ TEST_F(PostgresStoreTest, ATransactionOpenedWithAFailingStatementIsRolledBackAnd
   {
     postgres::Params taken;
     taken.add(std::int64_t{1});
-    EXPECT_THROW(postgres::Transaction(db, kInsert, taken), postgres::UniqueViolation);
+    EXPECT_THROW(postgres::Transaction(db, {{kInsert, taken}}), postgres::UniqueViolation);
   }
   EXPECT_TRUE(db.usable());
   EXPECT_FALSE(db.in_transaction());
   {
     postgres::Params two;
     two.add(std::int64_t{2});
-    postgres::Transaction transaction(db, kInsert, two);
-    EXPECT_EQ(transaction.first_result().integer(0, 0), 2);
+    postgres::Transaction transaction(db, {{kInsert, two}});
+    EXPECT_EQ(transaction.result(0).integer(0, 0), 2);
     EXPECT_TRUE(db.in_transaction());
   }  // rolled back
   EXPECT_FALSE(db.in_transaction());
@@ -232,7 +232,7 @@ TEST_F(PostgresStoreTest, ATransactionOpenedWithAFailingStatementIsRolledBackAnd
   {
     postgres::Params three;
     three.add(std::int64_t{3});
-    postgres::Transaction transaction(db, kInsert, three);
+    postgres::Transaction transaction(db, {{kInsert, three}});
     transaction.commit();
   }
   EXPECT_FALSE(db.in_transaction());
@@ -240,7 +240,7 @@ TEST_F(PostgresStoreTest, ATransactionOpenedWithAFailingStatementIsRolledBackAnd
   constexpr postgres::Query kBroken{"test_broken", "INSERT INTO no_such_table VALUES ($1)"};
   postgres::Params four;
   four.add(std::int64_t{4});
-  EXPECT_THROW(postgres::Transaction(db, kBroken, four), Error);
+  EXPECT_THROW(postgres::Transaction(db, {{kBroken, four}}), Error);
   EXPECT_TRUE(db.usable());
   EXPECT_FALSE(db.in_transaction());
   EXPECT_EQ(count(), 2);

@@ -228,41 +228,50 @@ TEST_P(StoreContractTest, ClusterAccessReportsTheGrantedClusterAndItsDownload) {
   EXPECT_FALSE(access_of(store_, bob_hash, ClusterId::generate()).has_value());
 }
 
-// A first download needs the settings: they come with the request's state,
-// from the same read, exactly when the principal's grant reaches a cluster
-// not downloaded -- never for a downloaded cluster, nor without the grant.
-TEST_P(StoreContractTest, RequestStateCarriesTheSettingsOnlyForAGrantedClusterNotDownloaded) {
-  auto access = access_of(store_, alice_hash_, cluster_.id);
-  ASSERT_TRUE(access.has_value());
-  ASSERT_TRUE(access->settings.has_value()) << "none set: an empty map, still read";
-  EXPECT_TRUE(access->settings->empty());
+// A winning commit hands its callback the settings read in its own
+// transaction: settings changed after the request was judged are the ones
+// it gets. A loser's callback is never called.
+TEST_P(StoreContractTest, RecordDownloadHandsTheWinnerTheSettingsOfItsOwnTransaction) {
+  store_.set_settings({{"public_endpoint", "proxy.example.com:443"}});
+  int calls = 0;
+  Settings seen;
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.with_settings = [&](const Settings& settings) {
+    ++calls;
+    seen = settings;
+  };
+  store_.set_settings({{"public_endpoint", "moved.example.com:444"}, {"agent_image", "agent:2"}});
+  ASSERT_TRUE(store_.record_download(commit));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, store_.settings());
+  EXPECT_EQ(seen.at("public_endpoint"), "moved.example.com:444");
+  EXPECT_EQ(seen.at("agent_image"), "agent:2");
 
-  store_.set_settings({{"public_endpoint", "proxy.example.com:443"}, {"agent_image", "agent:1"}});
-  access = access_of(store_, alice_hash_, cluster_.id);
-  ASSERT_TRUE(access.has_value());
-  EXPECT_FALSE(access->downloaded);
-  EXPECT_EQ(access->settings, store_.settings());
-  EXPECT_EQ(access->settings->size(), 2u);
+  DownloadCommit loser = commit_for(cluster_.id, "alice", alice_hash_, "bbbb");
+  loser.with_settings = [&](const Settings&) { ++calls; };
+  EXPECT_FALSE(store_.record_download(loser));
+  EXPECT_EQ(calls, 1) << "a loser's callback was called";
+}
 
-  // The same through an access key's principal.
-  store_.insert_access_key("alice", std::string(20, 'A'), "sealed", kNow, kNow + 3600);
-  const SignedRequestState signed_state = store_.signed_request_state(std::string(20, 'A'), cluster_.id);
-  ASSERT_TRUE(signed_state.access.has_value());
-  EXPECT_EQ(signed_state.access->settings, store_.settings());
+// What the callback throws is thrown, and the commit is rolled back: the
+// cluster is not marked, no audit record is written, and the same commit
+// wins once the callback succeeds.
+TEST_P(StoreContractTest, ACallbackFailureInsideTheCommitRecordsNothing) {
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.with_settings = [](const Settings&) { throw Error::not_configured("no public proxy endpoint is set"); };
+  const Error error = error_of([&] { store_.record_download(commit); });
+  EXPECT_EQ(error.code(), error_code::kNotConfigured);
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+  EXPECT_FALSE(store_.cluster(cluster_.id)->certificate_serial.has_value());
+  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id)->downloaded);
 
-  // Without the grant, or without a cluster: no settings, as no access.
-  const TokenHash bob_hash = hash_token(generate_token());
-  store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
-  EXPECT_FALSE(access_of(store_, bob_hash, cluster_.id).has_value());
-  EXPECT_FALSE(store_.request_state(alice_hash_, std::nullopt).access.has_value());
-
-  // Downloaded: a repeat request needs none and reads none.
-  ASSERT_TRUE(store_.record_download(commit_for(cluster_.id, "alice", alice_hash_, "aaaa")));
-  access = access_of(store_, alice_hash_, cluster_.id);
-  ASSERT_TRUE(access.has_value());
-  EXPECT_TRUE(access->downloaded);
-  EXPECT_FALSE(access->settings.has_value());
-  EXPECT_FALSE(store_.signed_request_state(std::string(20, 'A'), cluster_.id).access->settings.has_value());
+  bool called = false;
+  commit.with_settings = [&](const Settings&) { called = true; };
+  ASSERT_TRUE(store_.record_download(commit));
+  EXPECT_TRUE(called);
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].certificate_serial, "aaaa");
 }
 
 TEST_P(StoreContractTest, ClusterAccessOfUnknownClusterIsNothing) {
