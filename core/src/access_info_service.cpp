@@ -127,20 +127,28 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
   if (abandoned(request)) throw Error::request_abandoned();
   const std::int64_t issued_at = unix_now(options_);
   {
-    const AgentCredential credential =
-        authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity);
-    fault::reached(fault::Point::kAfterKeyGeneration);
+    // The serial is chosen first and the key made by the store's commit
+    // (DownloadCommit::make_key), which can make it while the server runs
+    // the commit's statements; the key is wiped with this scope unless it is
+    // handed out.
+    const std::string serial = CertificateAuthority::new_serial();
+    std::optional<AgentCredential> credential;
+    const auto make_key = [&] {
+      credential = authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity, serial);
+      fault::reached(fault::Point::kAfterKeyGeneration);
+    };
     // Rendered by the store's commit, from the settings it reads in its own
     // transaction (no round trip of their own), before it commits: an
     // installation with no public endpoint finds out only once the key is
     // made, and nothing is recorded (the key is wiped with this scope).
     SecretDocuments documents;
     const auto render = [&](const Settings& settings) {
+      if (!credential) throw Error::certificates("the store rendered a download whose key it did not make");
       auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
       if (!proxy) throw Error::not_configured(
             "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
       documents = render_manifest(ManifestInput{admitted.cluster_id, authority_.certificate_pem(),
-                                                credential.certificate_pem, credential.private_key_pem, *proxy,
+                                                credential->certificate_pem, credential->private_key_pem, *proxy,
                                                 agent_image(settings), admitted.private_access});
     };
 
@@ -148,14 +156,15 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
                           admitted.principal,
                           admitted.token_hash,
                           issued_at,
-                          credential.serial_hex,
+                          serial,
                           admitted.network,
                           std::nullopt,
                           std::nullopt,
                           admitted.generation,
                           admitted.access_key,
                           request.delivery.get(),
-                          render};
+                          render,
+                          make_key};
     if (admitted.private_access) {
       commit.region = admitted.private_access->region;
       commit.vpcendpoint = admitted.private_access->vpcendpoint;
@@ -167,7 +176,7 @@ AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted
     // are wiped as they go out of scope.
     if (store_.record_download(commit)) {
       fault::reached(fault::Point::kAfterCommit);
-      return AccessInfo(documents.release(), credential.serial_hex, admitted.principal);
+      return AccessInfo(documents.release(), serial, admitted.principal);
     }
   }  // lost: the key and the documents are wiped here, before judging again
 

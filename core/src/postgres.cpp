@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 
 namespace clusteraccess::postgres {
 
@@ -209,7 +210,8 @@ Result Connection::run(const Query& query, const Params& params) {
                               formats.data(), /*resultFormat=*/0));
 }
 
-std::vector<Result> Connection::run_after(const char* sql, const std::vector<Statement>& statements) {
+std::vector<Result> Connection::run_after(const char* sql, const std::vector<Statement>& statements,
+                                          const std::function<void()>& between) {
   pg_conn* const connection = connection_.get();
   const auto lost = [this] {
     // Whatever is still queued or unread, the connection is of no further
@@ -238,6 +240,16 @@ std::vector<Result> Connection::run_after(const char* sql, const std::vector<Sta
     preparing.push_back(nullptr);
   }
   if (!queued || PQpipelineSync(connection) != 1) throw lost();
+  // The sync has flushed everything to the server, which runs it while the
+  // caller's work runs here.
+  std::exception_ptr failed;
+  if (between) {
+    try {
+      between();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
 
   // Every answer is read, up to the sync, before any is judged: only then
   // can the connection leave pipeline mode and be used again.
@@ -254,18 +266,21 @@ std::vector<Result> Connection::run_after(const char* sql, const std::vector<Sta
       PQexitPipelineMode(connection) != 1) {
     throw lost();
   }
+  // A prepared statement outlives a transaction that fails after it, and
+  // whatever the caller's work threw.
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (preparing[i] != nullptr && PQresultStatus(answers[i].result_.get()) == PGRES_COMMAND_OK) {
+      prepared_.insert(preparing[i]->name);
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
 
   std::vector<Result> rows;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     // A command skipped after an earlier failure: that failure is thrown.
     if (PQresultStatus(answers[i].result_.get()) == PGRES_PIPELINE_ABORTED) continue;
     answers[i] = check(answers[i].result_.release());
-    // A prepared statement outlives a transaction that fails after it.
-    if (preparing[i] != nullptr) {
-      prepared_.insert(preparing[i]->name);
-    } else if (i > 0) {
-      rows.push_back(std::move(answers[i]));
-    }
+    if (preparing[i] == nullptr && i > 0) rows.push_back(std::move(answers[i]));
   }
   return rows;
 }
@@ -280,10 +295,11 @@ Transaction::Transaction(Connection& connection, bool read_only) : connection_(c
   connection_.exec(read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : kBegin);
 }
 
-Transaction::Transaction(Connection& connection, const std::vector<Statement>& statements)
+Transaction::Transaction(Connection& connection, const std::vector<Statement>& statements,
+                         const std::function<void()>& between)
     : connection_(connection) {
   try {
-    results_ = connection_.run_after(kBegin, statements);
+    results_ = connection_.run_after(kBegin, statements, between);
   } catch (...) {
     // No destructor runs for a constructor that throws: a failed statement
     // leaves its transaction open (aborted), and it must not stay so.

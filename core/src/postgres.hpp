@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -128,7 +129,11 @@ class Connection {
   /// one fails, the ones after it are not run. The first failure is thrown as
   /// `run` throws it, once every answer is read and the connection is out of
   /// pipeline mode again -- or, when it cannot get out, marked unusable.
-  std::vector<Result> run_after(const char* sql, const std::vector<Statement>& statements);
+  /// `between`, when set, runs once everything is sent and before any answer
+  /// is read: the client's work overlaps the server's. What it throws is
+  /// thrown once every answer is read (before any statement's failure).
+  std::vector<Result> run_after(const char* sql, const std::vector<Statement>& statements,
+                                const std::function<void()>& between = {});
   /// False once the connection to the server was lost (or a statement left
   /// it unusable, e.g. in pipeline mode): a pool drops it rather than giving
   /// it out again.
@@ -157,7 +162,10 @@ class Transaction {
   /// Opens a READ COMMITTED transaction and runs `statements` in it, all in
   /// one round trip (`Connection::run_after`); their rows are `result(i)`.
   /// When one fails, the transaction is rolled back and the error thrown.
-  Transaction(Connection& connection, const std::vector<Statement>& statements);
+  /// `between` as `Connection::run_after` runs it; what it throws also rolls
+  /// the transaction back.
+  Transaction(Connection& connection, const std::vector<Statement>& statements,
+              const std::function<void()>& between = {});
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;

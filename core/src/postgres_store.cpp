@@ -790,8 +790,10 @@ bool PostgresStore::record_download(const DownloadCommit& commit) {
     // writes the audit record, and the settings' read go in one round trip;
     // the cluster's row lock is held from there to the end of the
     // transaction. The settings are read in the same transaction, after the
-    // mark: a loser reads them too, so it does the same work up to here.
-    postgres::Transaction transaction(db, {{kRecordDownload, params}, {kSelectSettings, none}});
+    // mark: a loser reads them too, so it does the same work up to here. The
+    // key is made while the server runs them (its serial is recorded
+    // already): its time and the round trip's overlap.
+    postgres::Transaction transaction(db, {{kRecordDownload, params}, {kSelectSettings, none}}, commit.make_key);
     if (transaction.result(0).rows() != 1) return false;  // rolled back: nothing changed
     if (commit.with_settings) {
       const Result& rows = transaction.result(1);

@@ -853,6 +853,8 @@ std::vector<AccessKeyInfo> SqliteStore::access_keys() {
 }
 
 bool SqliteStore::record_download(const DownloadCommit& commit) {
+  // Before the write lock is waited for: key generation never holds it.
+  if (commit.make_key) commit.make_key();
   const TimedTurn::Hold writer(download_writer_, busy_timeout_);
   if (!writer.held()) {
     throw Error::storage("the registry stayed locked past the busy timeout");

@@ -117,6 +117,14 @@ struct DownloadCommit {
   /// `record_download`. A retried transaction calls it again: the
   /// last call made is the one whose transaction committed.
   std::function<void(const Settings&)> with_settings{};
+  /// Makes the key whose serial is `certificate_serial`, or empty. The store
+  /// calls it once per attempt, before `with_settings` and before it knows
+  /// whether the commit wins, at a moment that costs the download the least:
+  /// a backend on a server calls it once the commit's statements are sent,
+  /// while the server runs them; an embedded one before it takes its write
+  /// lock (key generation never holds it). Whatever it throws rolls the
+  /// commit back (nothing recorded) and is thrown by `record_download`.
+  std::function<void()> make_key{};
 };
 
 /// An activation or a deletion, as `reactivate` and `delete_cluster` take it.
@@ -322,9 +330,9 @@ class Store {
   /// cannot be written (e.g. the serial is recorded already): the cluster
   /// is never marked downloaded without its audit record. Throws
   /// `Error::request_abandoned`, with nothing written, when `commit.delivery`
-  /// is abandoned by the time the write lock is held. A winning commit calls
-  /// `commit.with_settings` before it commits; what that throws is thrown,
-  /// with nothing written.
+  /// is abandoned by the time the write lock is held. Calls
+  /// `commit.make_key`, then, when it wins, `commit.with_settings` before it
+  /// commits; what either throws is thrown, with nothing written.
   virtual bool record_download(const DownloadCommit& commit) = 0;
 
   /// Every audit record, in the order they were recorded.

@@ -708,10 +708,11 @@ TEST_P(AccessRules, AnswersPastRuleOneNameThePrincipalNeverTheToken) {
   EXPECT_TRUE(std::get<AccessInfo>(judged).principal.empty());
 }
 
-// The settings a download hands out are read by its commit, after the key
-// was made: settings changed meanwhile are the ones in the manifest.
-TEST_P(AccessRules, SettingsChangedWhileTheKeyIsMadeAreTheOnesHandedOut) {
-  fault::set_hook(fault::Point::kAfterKeyGeneration, [this] {
+// The settings a download hands out are read by its commit, in the
+// transaction that records it: settings changed after the request was judged
+// are the ones in the manifest.
+TEST_P(AccessRules, SettingsChangedAfterTheRequestWasJudgedAreTheOnesHandedOut) {
+  fault::set_hook(fault::Point::kBeforeCommit, [this] {
     registry_.set_public_endpoint("moved.example.com", 30999);
     return false;
   });

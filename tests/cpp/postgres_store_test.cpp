@@ -190,6 +190,28 @@ TEST_F(PostgresStoreTest, ACommitThatWaitedForTheWinnerWritesNothing) {
   EXPECT_TRUE(g.store->downloads().empty()) << "the loser wrote an audit record";
 }
 
+// The key is made while the server runs the commit's statements: by then
+// they are sent, and the server takes the audit table's lock for its row
+// without waiting for the key.
+TEST_F(PostgresStoreTest, TheKeyIsMadeWhileTheServerRunsTheCommitsStatements) {
+  const std::string tag = "overlap_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  postgres::Connection observer(location_->location(), 30s);
+  const std::string sql = "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
+                          "WHERE a.application_name = '" + tag + "' AND l.relation = 'downloads'::regclass";
+  bool seen = false;
+  DownloadCommit commit = g.commit("aaaa");
+  commit.make_key = [&] {
+    for (int attempt = 0; attempt < 10000 && !seen; ++attempt) {
+      seen = observer.exec(sql.c_str()).integer(0, 0) > 0;
+      if (!seen) std::this_thread::sleep_for(1ms);
+    }
+  };
+  EXPECT_TRUE(g.store->record_download(commit));
+  EXPECT_TRUE(seen) << "the commit's statements had not reached the server while the key was made";
+  ASSERT_EQ(g.store->downloads().size(), 1u);
+}
+
 // A connection lost under the commit: 500, nothing recorded, and the next
 // commit connects again and wins.
 TEST_F(PostgresStoreTest, ALostConnectionUnderTheCommitIs500AndTheNextCommitReconnects) {

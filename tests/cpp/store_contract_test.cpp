@@ -274,6 +274,37 @@ TEST_P(StoreContractTest, ACallbackFailureInsideTheCommitRecordsNothing) {
   EXPECT_EQ(store_.downloads()[0].certificate_serial, "aaaa");
 }
 
+// The key is made by the commit, once per call, before it knows whether it
+// wins and before the settings: a winner's and a loser's alike. A key that
+// cannot be made records nothing, and the commit wins once it can.
+TEST_P(StoreContractTest, RecordDownloadMakesTheKeyFirstAndAKeyFailureRecordsNothing) {
+  std::vector<std::string> steps;
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.make_key = [&] {
+    steps.push_back("key");
+    throw Error::certificates("key generation failed");
+  };
+  commit.with_settings = [&](const Settings&) { steps.push_back("settings"); };
+  const Error error = error_of([&] { store_.record_download(commit); });
+  EXPECT_EQ(error.code(), error_code::kCertificateFailure);
+  EXPECT_EQ(steps, std::vector<std::string>{"key"});
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+
+  steps.clear();
+  commit.make_key = [&] { steps.push_back("key"); };
+  ASSERT_TRUE(store_.record_download(commit));
+  EXPECT_EQ(steps, (std::vector<std::string>{"key", "settings"}));
+  ASSERT_EQ(store_.downloads().size(), 1u);
+
+  steps.clear();
+  DownloadCommit loser = commit_for(cluster_.id, "alice", alice_hash_, "bbbb");
+  loser.make_key = commit.make_key;
+  loser.with_settings = commit.with_settings;
+  EXPECT_FALSE(store_.record_download(loser));
+  EXPECT_EQ(steps, std::vector<std::string>{"key"});
+}
+
 TEST_P(StoreContractTest, ClusterAccessOfUnknownClusterIsNothing) {
   EXPECT_FALSE(access_of(store_, alice_hash_, ClusterId::generate()).has_value());
 }
