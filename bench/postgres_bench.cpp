@@ -4,13 +4,18 @@
 //   pg/floor/point_select    no library code: one prepared SELECT of a cluster
 //                            row by primary key, one round trip
 //   pg/ceiling/commit        no library code: BEGIN; a 1-row conditional
-//                            UPDATE; COMMIT -- a durable commit
+//                            UPDATE; COMMIT -- a durable commit of the SQLite
+//                            ceiling's shape (random bytea key, a unique
+//                            serial written: non-HOT, index entries)
+//   pg/ceiling/light_commit  the same on a bigint key setting an unindexed
+//                            column (a HOT update): shown, not a target
 //   pg/repeat/<path>         Registry::try_access_info on a registry in the
 //                            database: ["Downloaded"], 400, 403 (unknown token,
 //                            no grant)
 //   pg/issue                 first downloads (key, certificate, manifest, the
 //                            durable commit), interleaved op by op with the
-//                            bare commit (ceiling_update_* counters)
+//                            bare commit (ceiling_update_* counters); the
+//                            write-ahead log bytes of each (wal_bytes_*)
 //   pg/issue_clients/registries:R/threads:T
 //                            first downloads by T threads spread over R
 //                            Registry objects, each with its own connection
@@ -20,8 +25,11 @@
 // the end); --clusters=N the registry's size.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -178,17 +186,82 @@ class BarePointSelect {
   std::size_t next_ = 0;
 };
 
-// BEGIN; UPDATE of one fresh row WHERE its value IS NULL; COMMIT, on a
-// scratch table of the bench's schema: a durable commit, bare.
+// The server's write-ahead log position, in bytes: the difference between
+// two readings is what the operations in between wrote to the log.
+double wal_position(PGconn* connection) {
+  const Result result = check(connection, PQexec(connection, "SELECT pg_current_wal_lsn() - '0/0'"), "wal position");
+  return std::atof(PQgetvalue(result.get(), 0, 0));
+}
+
+// BEGIN; UPDATE of one fresh row WHERE it is not yet marked; COMMIT: a
+// durable commit, bare, of the shape of SQLite's ceiling (bench_support.hpp,
+// BareDurableUpdate) and of a download's mark: a random 16-byte key, a
+// unique serial written, so each UPDATE is non-HOT and writes index entries;
+// rows are updated in an order unrelated to the heap's, as downloads come.
 class BareCommit {
  public:
-  BareCommit(const Workload& w, long rows) : connection_(connect(w.uri)) {
+  BareCommit(const Workload& w, long rows) : connection_(connect(w.uri)), ids_(static_cast<std::size_t>(rows)) {
     exec("DROP TABLE IF EXISTS ceiling");
-    exec("CREATE TABLE ceiling (id bigint PRIMARY KEY, value bigint)");
-    exec(("INSERT INTO ceiling SELECT g, NULL FROM generate_series(1, " + std::to_string(rows) + ") AS g").c_str());
+    exec("CREATE TABLE ceiling (id bytea PRIMARY KEY, downloaded_at bigint, certificate_serial text UNIQUE)");
+    std::mt19937_64 random(static_cast<std::uint64_t>(rows));
+    for (auto& id : ids_) {
+      for (auto& byte : id) byte = static_cast<char>(random());
+    }
+    exec("BEGIN");
+    check(connection_.get(), PQprepare(connection_.get(), "fill", "INSERT INTO ceiling (id) VALUES ($1)", 1, nullptr),
+          "prepare");
+    for (const auto& id : ids_) {
+      const char* values[] = {id.data()};
+      const int lengths[] = {static_cast<int>(id.size())};
+      const int formats[] = {1};
+      check(connection_.get(), PQexecPrepared(connection_.get(), "fill", 1, values, lengths, formats, 0), "fill");
+    }
+    exec("COMMIT");
+    exec("VACUUM ANALYZE ceiling");
+    std::shuffle(ids_.begin(), ids_.end(), random);
     check(connection_.get(),
-          PQprepare(connection_.get(), "mark", "UPDATE ceiling SET value = $2 WHERE id = $1 AND value IS NULL", 2,
-                    nullptr),
+          PQprepare(connection_.get(), "mark",
+                    "UPDATE ceiling SET downloaded_at = $1, certificate_serial = $2 "
+                    "WHERE id = $3 AND downloaded_at IS NULL",
+                    3, nullptr),
+          "prepare");
+  }
+  void run() {
+    if (next_ == ids_.size()) throw std::runtime_error("bare commit: no fresh row left");
+    const auto& id = ids_[next_++];
+    char serial[33];
+    std::snprintf(serial, sizeof serial, "%032zx", next_);
+    const char* values[] = {"1700000000", serial, id.data()};
+    const int lengths[] = {0, 0, static_cast<int>(id.size())};
+    const int formats[] = {0, 0, 1};
+    exec("BEGIN");
+    const Result result = check(connection_.get(),
+                                PQexecPrepared(connection_.get(), "mark", 3, values, lengths, formats, 0), "update");
+    if (std::string(PQcmdTuples(result.get())) != "1") throw std::runtime_error("bare commit: no row changed");
+    exec("COMMIT");
+  }
+  PGconn* connection() const { return connection_.get(); }
+
+ private:
+  void exec(const char* sql) { check(connection_.get(), PQexec(connection_.get(), sql), sql); }
+  Connection connection_;
+  std::vector<std::array<char, 16>> ids_;
+  std::size_t next_ = 0;
+};
+
+// The former ceiling, kept to show the difference: BEGIN; UPDATE of one
+// fresh row of a bigint key, sequential, setting an unindexed column (a HOT
+// update, mostly on the same heap page, no index entry); COMMIT.
+class LightCommit {
+ public:
+  LightCommit(const Workload& w, long rows) : connection_(connect(w.uri)) {
+    exec("DROP TABLE IF EXISTS light_ceiling");
+    exec("CREATE TABLE light_ceiling (id bigint PRIMARY KEY, value bigint)");
+    exec(("INSERT INTO light_ceiling SELECT g, NULL FROM generate_series(1, " + std::to_string(rows) + ") AS g")
+             .c_str());
+    check(connection_.get(),
+          PQprepare(connection_.get(), "mark", "UPDATE light_ceiling SET value = $2 WHERE id = $1 AND value IS NULL",
+                    2, nullptr),
           "prepare");
   }
   void run() {
@@ -197,9 +270,10 @@ class BareCommit {
     exec("BEGIN");
     const Result result =
         check(connection_.get(), PQexecPrepared(connection_.get(), "mark", 2, values, nullptr, nullptr, 0), "update");
-    if (std::string(PQcmdTuples(result.get())) != "1") throw std::runtime_error("bare commit: no row changed");
+    if (std::string(PQcmdTuples(result.get())) != "1") throw std::runtime_error("light commit: no row changed");
     exec("COMMIT");
   }
+  PGconn* connection() const { return connection_.get(); }
 
  private:
   void exec(const char* sql) { check(connection_.get(), PQexec(connection_.get(), sql), sql); }
@@ -217,12 +291,16 @@ void BM_PointSelectFloor(benchmark::State& state) {
   latencies.report(state);
 }
 
-void BM_BareCommit(benchmark::State& state) {
-  BareCommit commit(workload(), static_cast<long>(state.max_iterations) + 1);
+template <typename Commit>
+void BM_Commit(benchmark::State& state) {
+  Commit commit(workload(), static_cast<long>(state.max_iterations) + 1);
   Latencies latencies(state);
+  const double wal_before = wal_position(commit.connection());
   for (auto _ : state) latencies.time([&] { commit.run(); });
+  const double wal_bytes = wal_position(commit.connection()) - wal_before;
   state.SetItemsProcessed(state.iterations());
   latencies.report(state);
+  state.counters["wal_bytes_per_op"] = wal_bytes / static_cast<double>(state.iterations());
 }
 
 enum class Path { kDownloaded, kBadId, kBadToken, kNoGrant };
@@ -260,23 +338,32 @@ void BM_Issue(benchmark::State& state) {
   Latencies latencies(state);
   Latencies ceiling_latencies(iterations);
   clusteraccess::bench::CpuTime cpu;
+  // The log position is read between the operations, outside their timing:
+  // what each wrote to the write-ahead log.
+  double download_wal = 0, ceiling_wal = 0;
   for (auto _ : state) {
     const ca::AccessRequest* request = next_fresh(w);
     if (request == nullptr) {
       state.SkipWithError("ran out of clusters not yet downloaded");
       break;
     }
+    const double before = wal_position(ceiling.connection());
     cpu.time([&] {
       state.SetIterationTime(latencies.time([&] {
         if (!w.registry->access_info(*request).is_first_download()) throw std::runtime_error("not a first download");
       }));
     });
+    const double between = wal_position(ceiling.connection());
     ceiling_latencies.time([&] { ceiling.run(); });
+    ceiling_wal += wal_position(ceiling.connection()) - between;
+    download_wal += between - before;
   }
   state.SetItemsProcessed(state.iterations());
   latencies.report(state);
   cpu.report(state);
   ceiling_latencies.report(state, "ceiling_update_");
+  state.counters["wal_bytes_per_download"] = download_wal / static_cast<double>(state.iterations());
+  state.counters["ceiling_wal_bytes_per_op"] = ceiling_wal / static_cast<double>(state.iterations());
 }
 
 // Registries of BM_IssueClients: the first is the workload's; the others
@@ -337,7 +424,11 @@ int main(int argc, char** argv) {
   // Wall time: a round trip waits for the server, which the client's CPU
   // time leaves out.
   benchmark::RegisterBenchmark("pg/floor/point_select", BM_PointSelectFloor)->UseRealTime()->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("pg/ceiling/commit", BM_BareCommit)
+  benchmark::RegisterBenchmark("pg/ceiling/commit", BM_Commit<BareCommit>)
+      ->Iterations(g_options.issue_iterations)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("pg/ceiling/light_commit", BM_Commit<LightCommit>)
       ->Iterations(g_options.issue_iterations)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);

@@ -123,45 +123,60 @@ std::variant<AccessInfoService::Admitted, Error> AccessInfoService::admit(
 
 AccessInfo AccessInfoService::issue(const AccessRequest& request, const Admitted& admitted,
                                     bool may_retry) const {
-  const Settings settings = store_.settings();  // one read for all of them
-  auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
-  if (!proxy) throw Error::not_configured(
-        "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
-
   // Nobody pays for a key whose answer nobody will read.
   if (abandoned(request)) throw Error::request_abandoned();
   const std::int64_t issued_at = unix_now(options_);
   {
-    const AgentCredential credential =
-        authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity);
-    fault::reached(fault::Point::kAfterKeyGeneration);
-    SecretDocuments documents = render_manifest(ManifestInput{
-        admitted.cluster_id, authority_.certificate_pem(), credential.certificate_pem,
-        credential.private_key_pem, *proxy, agent_image(settings), admitted.private_access});
+    // The serial is chosen first and the key made by the store's commit
+    // (DownloadCommit::make_key), which can make it while the server runs
+    // the commit's statements; the key is wiped with this scope unless it is
+    // handed out.
+    const std::string serial = CertificateAuthority::new_serial();
+    std::optional<AgentCredential> credential;
+    const auto make_key = [&] {
+      credential = authority_.issue(admitted.cluster_id, issued_at, options_.agent_certificate_validity, serial);
+      fault::reached(fault::Point::kAfterKeyGeneration);
+    };
+    // Rendered by the store's commit, from the settings it reads in its own
+    // transaction (no round trip of their own), before it commits: an
+    // installation with no public endpoint finds out only once the key is
+    // made, and nothing is recorded (the key is wiped with this scope).
+    SecretDocuments documents;
+    const auto render = [&](const Settings& settings) {
+      if (!credential) throw Error::certificates("the store rendered a download whose key it did not make");
+      auto proxy = admitted.region_proxy ? admitted.region_proxy : public_endpoint(settings);
+      if (!proxy) throw Error::not_configured(
+            "no public proxy endpoint is set (clusteraccess init --public-endpoint HOST:PORT, or Registry::set_public_endpoint)");
+      documents = render_manifest(ManifestInput{admitted.cluster_id, authority_.certificate_pem(),
+                                                credential->certificate_pem, credential->private_key_pem, *proxy,
+                                                agent_image(settings), admitted.private_access});
+    };
 
     DownloadCommit commit{admitted.cluster_id,
                           admitted.principal,
                           admitted.token_hash,
                           issued_at,
-                          credential.serial_hex,
+                          serial,
                           admitted.network,
                           std::nullopt,
                           std::nullopt,
                           admitted.generation,
                           admitted.access_key,
-                          request.delivery.get()};
+                          request.delivery.get(),
+                          render,
+                          make_key};
     if (admitted.private_access) {
       commit.region = admitted.private_access->region;
       commit.vpcendpoint = admitted.private_access->vpcendpoint;
     }
     fault::reached(fault::Point::kBeforeCommit);
-    // The client's departure can still save the download here and, once the
-    // write lock is held, inside record_download; the key and the documents
+    // The client's departure can still save the download inside
+    // record_download, which reads the guard last, the write lock held and
+    // the documents rendered, before it commits; the key and the documents
     // are wiped as they go out of scope.
-    if (abandoned(request)) throw Error::request_abandoned();
     if (store_.record_download(commit)) {
       fault::reached(fault::Point::kAfterCommit);
-      return AccessInfo(documents.release(), credential.serial_hex, admitted.principal);
+      return AccessInfo(documents.release(), serial, admitted.principal);
     }
   }  // lost: the key and the documents are wiped here, before judging again
 

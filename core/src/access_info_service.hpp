@@ -61,8 +61,10 @@ class AccessInfoService {
   // Rules 1 to 5: the request admitted, or the Error of the first rule it
   // breaks. Storage failures are thrown.
   std::variant<Admitted, Error> admit(const AccessRequest& request) const;
-  // Rule 6. Throws on storage and crypto failures, and
-  // Error::request_abandoned() when the delivery guard says so. A commit
+  // Rule 6. Throws on storage and crypto failures, Error::not_configured()
+  // when the settings the commit reads name no proxy (found once the key is
+  // made; nothing recorded), and Error::request_abandoned() when the
+  // delivery guard says so. A commit
   // lost to an activation (the cluster moved to a new generation, not
   // downloaded) is tried once more, in the new generation, when
   // `may_retry`.

@@ -510,8 +510,16 @@ CertificateAuthority& CertificateAuthority::operator=(CertificateAuthority&&) no
 
 const std::string& CertificateAuthority::certificate_pem() const noexcept { return keys_->certificate_pem; }
 
+std::string CertificateAuthority::new_serial() { return random_serial().hex; }
+
 AgentCredential CertificateAuthority::issue(const ClusterId& cluster, std::int64_t now,
                                             std::chrono::seconds validity) const {
+  return issue(cluster, now, validity, new_serial());
+}
+
+AgentCredential CertificateAuthority::issue(const ClusterId& cluster, std::int64_t now, std::chrono::seconds validity,
+                                            const std::string& serial_hex) const {
+  check(is_serial_hex(serial_hex), "bad serial");
   X509* ca = keys_->certificate.get();
   const auto period = validity_period(now, validity);
   const ASN1_TIME* ca_not_after = X509_get0_notAfter(ca);
@@ -519,7 +527,7 @@ AgentCredential CertificateAuthority::issue(const ClusterId& cluster, std::int64
 
   const openssl::Pkey key = generate_p256();
   const P256Point point = public_point(key.get());
-  const Serial serial = random_serial();
+  const Serial serial{serial_from_hex(serial_hex), serial_hex};
   const std::string id = cluster.str();
   const openssl::X509Cert certificate =
       new_certificate(serial, period, {{"O", kAgentOrganization}, {"CN", id}},

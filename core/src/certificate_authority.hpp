@@ -65,6 +65,15 @@ class CertificateAuthority {
   /// certificate has expired at `now`.
   AgentCredential issue(const ClusterId& cluster, std::int64_t now,
                         std::chrono::seconds validity) const;
+  /// `issue` with the serial `serial_hex`, chosen beforehand by `new_serial`:
+  /// a download's commit can then go to the storage, which records the
+  /// serial, before the key is made. Throws `Error::certificates` also for a
+  /// serial not written as `new_serial` writes it.
+  AgentCredential issue(const ClusterId& cluster, std::int64_t now, std::chrono::seconds validity,
+                        const std::string& serial_hex) const;
+  /// A fresh random positive serial (126 random bits), lowercase hex with no
+  /// leading zeros, as `AgentCredential::serial_hex`.
+  static std::string new_serial();
 
   /// The revocation list of this CA (docs/contract.md, Lifecycle): a PEM
   /// X.509 v2 CRL signed with the CA key (ECDSA with SHA-256), issuer the CA's

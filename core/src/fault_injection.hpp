@@ -25,9 +25,11 @@ enum class Point {
   kKeyGeneration,
   /// Before a certificate is signed. True makes signing fail.
   kSign,
-  /// access_info: the agent key and certificate exist; nothing is committed.
+  /// access_info: the agent key and certificate exist; nothing is committed
+  /// (inside the store's commit: on PostgreSQL its statements are running).
   kAfterKeyGeneration,
-  /// access_info: the manifest is rendered; the download is committed next.
+  /// access_info: the request is admitted and its serial chosen; the store's
+  /// commit comes next, and makes the key and renders the manifest.
   kBeforeCommit,
   /// access_info: the download is committed; the key is not returned yet.
   kAfterCommit,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 
 namespace clusteraccess::postgres {
 
@@ -159,7 +160,12 @@ Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 
 bool Connection::usable() const noexcept {
-  return !broken_ && connection_ && PQstatus(connection_.get()) == CONNECTION_OK;
+  return !broken_ && connection_ && PQstatus(connection_.get()) == CONNECTION_OK &&
+         PQpipelineStatus(connection_.get()) == PQ_PIPELINE_OFF;
+}
+
+bool Connection::in_transaction() const noexcept {
+  return connection_ && PQtransactionStatus(connection_.get()) != PQTRANS_IDLE;
 }
 
 Result Connection::check(pg_result* raw) {
@@ -204,22 +210,117 @@ Result Connection::run(const Query& query, const Params& params) {
                               formats.data(), /*resultFormat=*/0));
 }
 
+std::vector<Result> Connection::run_after(const char* sql, const std::vector<Statement>& statements,
+                                          const std::function<void()>& between) {
+  pg_conn* const connection = connection_.get();
+  const auto lost = [this] {
+    // Whatever is still queued or unread, the connection is of no further
+    // use: the pool drops it.
+    broken_ = true;
+    return Error::storage("the connection to the PostgreSQL server was lost");
+  };
+  if (PQenterPipelineMode(connection) != 1) throw lost();
+  // Queued client-side, sent by the sync; the server answers each in turn
+  // and, after a failure, skips the rest up to the sync (PIPELINE_ABORTED).
+  // A statement not yet prepared on this connection is prepared first.
+  std::vector<const Query*> preparing;  // per command: the query it prepares, or null
+  bool queued = PQsendQueryParams(connection, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  preparing.push_back(nullptr);
+  for (const Statement& statement : statements) {
+    if (!queued) break;
+    if (prepared_.count(statement.query.name) == 0) {
+      queued = PQsendPrepare(connection, statement.query.name, statement.query.sql, 0, nullptr) == 1;
+      preparing.push_back(&statement.query);
+    }
+    const auto values = statement.params.values();
+    const auto lengths = statement.params.lengths();
+    const auto formats = statement.params.formats();
+    queued = queued && PQsendQueryPrepared(connection, statement.query.name, statement.params.size(), values.data(),
+                                           lengths.data(), formats.data(), /*resultFormat=*/0) == 1;
+    preparing.push_back(nullptr);
+  }
+  if (!queued || PQpipelineSync(connection) != 1) throw lost();
+  // The sync has flushed everything to the server, which runs it while the
+  // caller's work runs here.
+  std::exception_ptr failed;
+  if (between) {
+    try {
+      between();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+
+  // Every answer is read, up to the sync, before any is judged: only then
+  // can the connection leave pipeline mode and be used again.
+  std::vector<Result> answers;
+  for (std::size_t command = 0; command < preparing.size(); ++command) {
+    Result answer(PQgetResult(connection));
+    if (!answer.result_) throw lost();
+    // Each command's results end with a null.
+    while (pg_result* extra = PQgetResult(connection)) PQclear(extra);
+    answers.push_back(std::move(answer));
+  }
+  const Result sync(PQgetResult(connection));
+  if (!sync.result_ || PQresultStatus(sync.result_.get()) != PGRES_PIPELINE_SYNC ||
+      PQexitPipelineMode(connection) != 1) {
+    throw lost();
+  }
+  // A prepared statement outlives a transaction that fails after it, and
+  // whatever the caller's work threw.
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (preparing[i] != nullptr && PQresultStatus(answers[i].result_.get()) == PGRES_COMMAND_OK) {
+      prepared_.insert(preparing[i]->name);
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+
+  std::vector<Result> rows;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    // A command skipped after an earlier failure: that failure is thrown.
+    if (PQresultStatus(answers[i].result_.get()) == PGRES_PIPELINE_ABORTED) continue;
+    answers[i] = check(answers[i].result_.release());
+    if (preparing[i] == nullptr && i > 0) rows.push_back(std::move(answers[i]));
+  }
+  return rows;
+}
+
+// READ COMMITTED: a conditional UPDATE that finds its row locked waits for
+// the other transaction, then evaluates its WHERE again on the row's latest
+// version, so the loser of a race changes nothing rather than failing
+// (docs/contract.md, Storage backends).
+constexpr const char* kBegin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 Transaction::Transaction(Connection& connection, bool read_only) : connection_(connection) {
-  // READ COMMITTED: a conditional UPDATE that finds its row locked waits for
-  // the other transaction, then evaluates its WHERE again on the row's
-  // latest version, so the loser of a race changes nothing rather than
-  // failing (docs/contract.md, Storage backends).
-  connection_.exec(read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-                             : "BEGIN ISOLATION LEVEL READ COMMITTED");
+  connection_.exec(read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : kBegin);
+}
+
+Transaction::Transaction(Connection& connection, const std::vector<Statement>& statements,
+                         const std::function<void()>& between)
+    : connection_(connection) {
+  try {
+    results_ = connection_.run_after(kBegin, statements, between);
+  } catch (...) {
+    // No destructor runs for a constructor that throws: a failed statement
+    // leaves its transaction open (aborted), and it must not stay so.
+    roll_back();
+    throw;
+  }
 }
 
 Transaction::~Transaction() {
-  if (open_ && connection_.usable()) {
-    try {
-      connection_.exec("ROLLBACK");
-    } catch (const Error&) {
-      // The connection is marked broken; the pool drops it.
-    }
+  if (open_) roll_back();
+}
+
+void Transaction::roll_back() noexcept {
+  open_ = false;
+  // Nothing to roll back when BEGIN itself failed; a lost connection is
+  // dropped by the pool as it is.
+  if (!connection_.usable() || !connection_.in_transaction()) return;
+  try {
+    connection_.exec("ROLLBACK");
+  } catch (const Error&) {
+    // The connection is marked broken; the pool drops it.
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,10 +90,17 @@ class Result {
   std::string bytes(int row, int column) const;
 
  private:
+  friend class Connection;  // checks the results of a pipeline after reading them all
   struct Clear {
     void operator()(pg_result* result) const noexcept;
   };
   std::unique_ptr<pg_result, Clear> result_;
+};
+
+/// A prepared statement and its parameters, one of several sent together.
+struct Statement {
+  const Query& query;
+  const Params& params;
 };
 
 /// One connection to the server. Use it from one thread at a time.
@@ -114,9 +122,26 @@ class Connection {
   Result exec(const std::string& sql, const Params& params);
   /// Runs `query` with `params`, preparing it first on this connection.
   Result run(const Query& query, const Params& params);
+  /// Runs `sql` (one statement without parameters), then each of
+  /// `statements` in turn as `run` does, sending them all at once and
+  /// reading every answer after: one round trip rather than one each
+  /// (libpq's pipeline mode). The rows of `statements`, in their order. Once
+  /// one fails, the ones after it are not run. The first failure is thrown as
+  /// `run` throws it, once every answer is read and the connection is out of
+  /// pipeline mode again -- or, when it cannot get out, marked unusable.
+  /// `between`, when set, runs once everything is sent and before any answer
+  /// is read: the client's work overlaps the server's. What it throws is
+  /// thrown once every answer is read (before any statement's failure).
+  std::vector<Result> run_after(const char* sql, const std::vector<Statement>& statements,
+                                const std::function<void()>& between = {});
   /// False once the connection to the server was lost (or a statement left
-  /// it unusable): a pool drops it rather than giving it out again.
+  /// it unusable, e.g. in pipeline mode): a pool drops it rather than giving
+  /// it out again.
   bool usable() const noexcept;
+  /// Whether a transaction is open on the server (committed or rolled back
+  /// by nobody yet, failed or not). A pool gives back only a connection that
+  /// is usable and not in a transaction.
+  bool in_transaction() const noexcept;
 
  private:
   // The one place every result passes: maps its SQLSTATE to our errors.
@@ -134,14 +159,26 @@ class Connection {
 class Transaction {
  public:
   explicit Transaction(Connection& connection, bool read_only = false);
+  /// Opens a READ COMMITTED transaction and runs `statements` in it, all in
+  /// one round trip (`Connection::run_after`); their rows are `result(i)`.
+  /// When one fails, the transaction is rolled back and the error thrown.
+  /// `between` as `Connection::run_after` runs it; what it throws also rolls
+  /// the transaction back.
+  Transaction(Connection& connection, const std::vector<Statement>& statements,
+              const std::function<void()>& between = {});
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
+  /// The rows of statement `index` of those the transaction was opened with.
+  const Result& result(std::size_t index) const { return results_.at(index); }
 
  private:
+  void roll_back() noexcept;
+
   Connection& connection_;
   bool open_ = true;
+  std::vector<Result> results_;
 };
 
 /// Runs `body` (which opens, and commits, its own transaction) again when

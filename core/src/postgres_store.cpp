@@ -211,6 +211,13 @@ constexpr Query kSignedRequestState{"signed_request_state",
                                     "LEFT JOIN grants AS g ON g.principal = k.principal AND g.cluster_id = $2 "
                                     "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                                     "WHERE k.access_key = $1"};
+
+// The cluster access of a request state's answer (columns 4 to 7).
+std::optional<ClusterAccess> access_of(const Result& result) {
+  if (result.is_null(0, 4)) return std::nullopt;
+  return ClusterAccess{stored_category(result.text(0, 4)), stored_network(result.text(0, 5)), result.boolean(0, 6),
+                       result.integer(0, 7)};
+}
 constexpr Query kInsertAccessKey{"insert_access_key",
                                  "INSERT INTO access_keys (access_key, principal, sealed_secret, created_at, "
                                  "expires_at) VALUES ($1, $2, $3, $4, $5)"};
@@ -219,25 +226,28 @@ constexpr Query kRevokeAccessKey{"revoke_access_key",
 constexpr Query kAccessKeys{"access_keys",
                             "SELECT access_key, principal, created_at, expires_at, revoked_at FROM access_keys "
                             "ORDER BY created_at, access_key"};
-// The download's conditional commit: it takes the cluster's row lock, and
-// under READ COMMITTED a racing commit that waited for the lock evaluates
-// the WHERE again on the row's latest version -- so of racing commits
-// exactly one changes a row; the others change nothing. The conditions
-// re-check what the rules checked before the key was made: a revoked grant
-// or token (the access key, for a signed request: $7 set), or an activation
-// (a new generation) meanwhile, also make it change nothing.
-constexpr Query kMarkDownloaded{
-    "mark_downloaded",
-    "UPDATE clusters SET downloaded_at = $1, certificate_serial = $2, updated_at = $1 "
+// The download's conditional commit and its audit record, one statement:
+// the UPDATE takes the cluster's row lock, and under READ COMMITTED a racing
+// commit that waited for the lock evaluates the WHERE again on the row's
+// latest version -- so of racing commits exactly one changes a row; the
+// others change nothing and, their `marked` being empty, insert no audit
+// record either. The conditions re-check what the rules checked before the
+// key was made: a revoked grant or token (the access key, for a signed
+// request: $7 set), or an activation (a new generation) meanwhile, also make
+// it change nothing. The audit record fails the whole statement when it
+// cannot be written (e.g. its serial is recorded already): never one
+// without the other.
+constexpr Query kRecordDownload{
+    "record_download",
+    "WITH marked AS (UPDATE clusters SET downloaded_at = $1, certificate_serial = $2, updated_at = $1 "
     "WHERE id = $3 AND downloaded_at IS NULL AND generation = $6 "
     "AND EXISTS (SELECT 1 FROM grants WHERE principal = $4 AND cluster_id = $3) "
     "AND (($7::text IS NULL AND EXISTS (SELECT 1 FROM tokens WHERE hash = $5 AND principal = $4 "
     "AND revoked_at IS NULL AND expires_at > $1)) "
     "OR ($7::text IS NOT NULL AND EXISTS (SELECT 1 FROM access_keys WHERE access_key = $7::text "
-    "AND principal = $4 AND revoked_at IS NULL AND expires_at > $1))) RETURNING generation"};
-constexpr Query kInsertDownload{"insert_download",
-                                "INSERT INTO downloads (cluster_id, principal, downloaded_at, certificate_serial, "
-                                "network, region, vpcendpoint, generation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
+    "AND principal = $4 AND revoked_at IS NULL AND expires_at > $1))) RETURNING id, generation) "
+    "INSERT INTO downloads (cluster_id, principal, downloaded_at, certificate_serial, network, region, "
+    "vpcendpoint, generation) SELECT id, $4, $1, $2, $8, $9, $10, generation FROM marked RETURNING id"};
 constexpr Query kDownloads{"downloads",
                            "SELECT cluster_id, principal, downloaded_at, certificate_serial, network, region, "
                            "vpcendpoint FROM downloads ORDER BY id"};
@@ -339,8 +349,11 @@ PostgresStore::Lease PostgresStore::borrow() {
 
 void PostgresStore::give_back(std::unique_ptr<postgres::Connection> connection) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (connection->usable()) {
+  if (connection->usable() && !connection->in_transaction()) {
     idle_.push_back(std::move(connection));
+  } else if (connection->usable()) {
+    // A transaction left open would hold its locks for whoever borrows it
+    // next: this one is dropped (Transaction rolls back, so it is a bug).
   } else {
     // A connection is lost mostly because the server restarted or the
     // network failed: the idle ones are lost too, and each would cost a
@@ -705,10 +718,7 @@ RequestState PostgresStore::request_state(const TokenHash& hash, const std::opti
   std::copy(stored_hash.begin(), stored_hash.end(), stored.begin());
   RequestState state;
   state.token = TokenRecord{stored, result.text(0, 1), result.integer(0, 2), result.boolean(0, 3)};
-  if (!result.is_null(0, 4)) {
-    state.access = ClusterAccess{stored_category(result.text(0, 4)), stored_network(result.text(0, 5)),
-                                 result.boolean(0, 6), result.integer(0, 7)};
-  }
+  state.access = access_of(result);
   return state;
 }
 
@@ -727,10 +737,7 @@ SignedRequestState PostgresStore::signed_request_state(std::string_view access_k
   SignedRequestState state;
   state.key = StoredAccessKey{result.text(0, 0), SecretString(result.bytes(0, 1)), result.integer(0, 2),
                               result.boolean(0, 3)};
-  if (!result.is_null(0, 4)) {
-    state.access = ClusterAccess{stored_category(result.text(0, 4)), stored_network(result.text(0, 5)),
-                                 result.boolean(0, 6), result.integer(0, 7)};
-  }
+  state.access = access_of(result);
   return state;
 }
 
@@ -772,32 +779,33 @@ std::vector<AccessKeyInfo> PostgresStore::access_keys() {
 bool PostgresStore::record_download(const DownloadCommit& commit) {
   auto lease = borrow();
   auto& db = *lease;
+  Params params;
+  params.add(commit.now).add(commit.certificate_serial);
+  add_id(params, commit.cluster_id).add(commit.principal);
+  add_hash(params, commit.token_hash).add(commit.generation).add(commit.access_key);
+  params.add(to_string(commit.network)).add(commit.region).add(commit.vpcendpoint);
+  const Params none;
   return postgres::retrying([&] {
-    postgres::Transaction transaction(db);
-    {
-      Params params;
-      params.add(commit.now).add(commit.certificate_serial);
-      add_id(params, commit.cluster_id).add(commit.principal);
-      add_hash(params, commit.token_hash).add(commit.generation).add(commit.access_key);
-      // Decides the winner and holds the cluster's row lock to the commit.
-      if (db.run(kMarkDownloaded, params).rows() != 1) return false;  // rolled back
+    // BEGIN, the statement that decides the winner, marks the cluster and
+    // writes the audit record, and the settings' read go in one round trip;
+    // the cluster's row lock is held from there to the end of the
+    // transaction. The settings are read in the same transaction, after the
+    // mark: a loser reads them too, so it does the same work up to here. The
+    // key is made while the server runs them (its serial is recorded
+    // already): its time and the round trip's overlap.
+    postgres::Transaction transaction(db, {{kRecordDownload, params}, {kSelectSettings, none}}, commit.make_key);
+    if (transaction.result(0).rows() != 1) return false;  // rolled back: nothing changed
+    if (commit.with_settings) {
+      const Result& rows = transaction.result(1);
+      Settings settings;
+      for (int row = 0; row < rows.rows(); ++row) settings.emplace(rows.text(row, 0), rows.text(row, 1));
+      // Before COMMIT: what it throws rolls the mark and its audit record back.
+      commit.with_settings(settings);
     }
     // Read once the row lock is held (waiting for it can take up to the
-    // timeout), before the audit record is written: a client gone
-    // meanwhile finds nothing recorded (the transaction rolls back).
+    // timeout), before the commit: a client gone meanwhile finds nothing
+    // recorded (the transaction, its mark and its audit record roll back).
     if (commit.delivery != nullptr && commit.delivery->abandoned()) throw Error::request_abandoned();
-    {
-      Params params;
-      add_id(params, commit.cluster_id)
-          .add(commit.principal)
-          .add(commit.now)
-          .add(commit.certificate_serial)
-          .add(to_string(commit.network))
-          .add(commit.region)
-          .add(commit.vpcendpoint)
-          .add(commit.generation);
-      db.run(kInsertDownload, params);
-    }
     transaction.commit();
     return true;
   });

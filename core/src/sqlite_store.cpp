@@ -431,12 +431,20 @@ bool SqliteStore::replace_clear_ca_key(std::string_view sealed) {
   return true;
 }
 
-Settings SqliteStore::settings() {
-  auto session = borrow();
-  sqlite::StatementScope select(session->all_settings);
+namespace {
+
+Settings read_settings(sqlite::Statement& all_settings) {
+  sqlite::StatementScope select(all_settings);
   Settings out;
   while (select->step()) out.emplace(select->column_text(0), select->column_text(1));
   return out;
+}
+
+}  // namespace
+
+Settings SqliteStore::settings() {
+  auto session = borrow();
+  return read_settings(session->all_settings);
 }
 
 void SqliteStore::set_settings(const SettingValues& values) {
@@ -846,13 +854,14 @@ std::vector<AccessKeyInfo> SqliteStore::access_keys() {
 }
 
 bool SqliteStore::record_download(const DownloadCommit& commit) {
+  // Before the write lock is waited for: key generation never holds it.
+  if (commit.make_key) commit.make_key();
   const TimedTurn::Hold writer(download_writer_, busy_timeout_);
   if (!writer.held()) {
     throw Error::storage("the registry stayed locked past the busy timeout");
   }
   auto session = borrow();
   sqlite::Transaction transaction(session->db);
-  if (commit.delivery != nullptr && commit.delivery->abandoned()) throw Error::request_abandoned();
   {
     sqlite::StatementScope update(session->mark_downloaded);
     update->bind(1, commit.now);
@@ -877,6 +886,13 @@ bool SqliteStore::record_download(const DownloadCommit& commit) {
     insert->bind(8, commit.generation);
     insert->run();
   }
+  // Read in the write transaction, so consistent with what is committed;
+  // what the caller makes of them is made before the commit, and a failure
+  // there rolls everything back.
+  if (commit.with_settings) commit.with_settings(read_settings(session->all_settings));
+  // Read last, the write lock held (waiting for it can take up to the busy
+  // timeout): a client gone meanwhile finds nothing recorded.
+  if (commit.delivery != nullptr && commit.delivery->abandoned()) throw Error::request_abandoned();
   transaction.commit();
   return true;
 }

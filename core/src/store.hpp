@@ -43,6 +43,10 @@ struct TokenRecord {
   bool revoked;
 };
 
+/// Every installation setting, by key, as text. Their meaning and encoding
+/// belong to installation_settings.hpp, not to the store.
+using Settings = std::map<std::string, std::string, std::less<>>;
+
 /// What the rules need to know of a cluster the principal holds a grant on.
 struct ClusterAccess {
   ClusterCategory category;
@@ -98,10 +102,29 @@ struct DownloadCommit {
   /// the commit then requires the key (not `token_hash`) still live.
   std::optional<std::string> access_key{};
   /// The request's delivery guard, or null. Read once the write lock is
-  /// held, right before anything is written: waiting for the lock can take
+  /// held, right before anything is committed: waiting for the lock can take
   /// up to the busy timeout, and a client that leaves meanwhile must still
   /// find nothing recorded.
   const DeliveryGuard* delivery = nullptr;
+  /// What the download hands out, made from the installation settings once
+  /// the commit has won, or empty. The store calls it exactly when the commit
+  /// changes the cluster (never for a loser), inside the commit's own
+  /// transaction -- the cluster's row lock held, before anything is
+  /// committed -- with every setting as `Store::settings` returns them, read
+  /// in that transaction: the settings cost no round trip of their own, and
+  /// what is handed out is consistent with what is recorded. Whatever it
+  /// throws rolls the transaction back (nothing recorded) and is thrown by
+  /// `record_download`. A retried transaction calls it again: the
+  /// last call made is the one whose transaction committed.
+  std::function<void(const Settings&)> with_settings{};
+  /// Makes the key whose serial is `certificate_serial`, or empty. The store
+  /// calls it once per attempt, before `with_settings` and before it knows
+  /// whether the commit wins, at a moment that costs the download the least:
+  /// a backend on a server calls it once the commit's statements are sent,
+  /// while the server runs them; an embedded one before it takes its write
+  /// lock (key generation never holds it). Whatever it throws rolls the
+  /// commit back (nothing recorded) and is thrown by `record_download`.
+  std::function<void()> make_key{};
 };
 
 /// An activation or a deletion, as `reactivate` and `delete_cluster` take it.
@@ -148,9 +171,6 @@ struct StoredCa {
   bool key_sealed;
 };
 
-/// Every installation setting, by key, as text. Their meaning and encoding
-/// belong to installation_settings.hpp, not to the store.
-using Settings = std::map<std::string, std::string, std::less<>>;
 /// Settings to write together, (key, value).
 using SettingValues = std::vector<std::pair<std::string, std::string>>;
 
@@ -310,7 +330,9 @@ class Store {
   /// cannot be written (e.g. the serial is recorded already): the cluster
   /// is never marked downloaded without its audit record. Throws
   /// `Error::request_abandoned`, with nothing written, when `commit.delivery`
-  /// is abandoned by the time the write lock is held.
+  /// is abandoned by the time the write lock is held. Calls
+  /// `commit.make_key`, then, when it wins, `commit.with_settings` before it
+  /// commits; what either throws is thrown, with nothing written.
   virtual bool record_download(const DownloadCommit& commit) = 0;
 
   /// Every audit record, in the order they were recorded.

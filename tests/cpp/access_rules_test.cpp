@@ -708,6 +708,43 @@ TEST_P(AccessRules, AnswersPastRuleOneNameThePrincipalNeverTheToken) {
   EXPECT_TRUE(std::get<AccessInfo>(judged).principal.empty());
 }
 
+// The settings a download hands out are read by its commit, in the
+// transaction that records it: settings changed after the request was judged
+// are the ones in the manifest.
+TEST_P(AccessRules, SettingsChangedAfterTheRequestWasJudgedAreTheOnesHandedOut) {
+  fault::set_hook(fault::Point::kBeforeCommit, [this] {
+    registry_.set_public_endpoint("moved.example.com", 30999);
+    return false;
+  });
+  const AccessInfo info = call(public_id_.str(), alice_);
+  fault::clear_hooks();
+  ASSERT_TRUE(info.is_first_download());
+  ASSERT_GE(info.documents.size(), 2u);
+  EXPECT_NE(info.documents[1].find("--proxy-server-host=moved.example.com"), std::string::npos);
+  EXPECT_EQ(info.documents[1].find("proxy.example.com"), std::string::npos);
+}
+
+// No public endpoint: 500 not configured, found by the commit once the key
+// was made -- nothing recorded, and the cluster downloads once it is set.
+TEST_P(AccessRules, NoPublicEndpointIsNotConfiguredAndRecordsNothing) {
+  testing::TestLocation location(GetParam(), /*in_memory=*/true);
+  Registry bare(location.location(), location.registry_options(options_with(clock_)));
+  const ClusterId id = bare.register_cluster(spec("public-two", ClusterCategory::kAttached, "eks",
+                                                  AccessNetwork::kPublic));
+  const std::string token = bare.create_token("dave", 3600s);
+  bare.grant("dave", id);
+  const AccessRequest request{id.str(), token, kNone, kNone};
+  const Error error = error_of([&] { bare.access_info(request); });
+  EXPECT_EQ(error.code(), error_code::kNotConfigured);
+  EXPECT_TRUE(bare.downloads().empty());
+  EXPECT_FALSE(bare.cluster(id).downloaded_at.has_value());
+  EXPECT_FALSE(bare.cluster(id).certificate_serial.has_value());
+
+  bare.set_public_endpoint("proxy.example.com", 30123);
+  EXPECT_TRUE(bare.access_info(request).is_first_download());
+  EXPECT_EQ(bare.downloads().size(), 1u);
+}
+
 // The judge makes no key and no certificate, whatever it answers.
 TEST_P(AccessRules, JudgeNeverMakesAKey) {
   int keys = 0;

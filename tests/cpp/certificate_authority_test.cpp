@@ -278,6 +278,24 @@ TEST_F(CertificateAuthorityTest, SerialIsLowercaseHexOfTheCertificateSerial) {
   EXPECT_LE(BN_num_bytes(number.get()), 20);
 }
 
+// A serial chosen before the key (a download records it while the key is
+// made) is the certificate's; a serial not written as new_serial writes it
+// is refused.
+TEST_F(CertificateAuthorityTest, IssuesWithASerialChosenBeforehand) {
+  const CertificateAuthority ca(material());
+  const std::string serial = CertificateAuthority::new_serial();
+  EXPECT_EQ(serial.size(), 32u);
+  EXPECT_NE(serial.front(), '0');
+  EXPECT_EQ(serial.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(serial, CertificateAuthority::new_serial());
+  const AgentCredential credential = ca.issue(ClusterId::generate(), kNow, kAgentValidity, serial);
+  EXPECT_EQ(credential.serial_hex, serial);
+  EXPECT_EQ(serial_of(parse_certificate(credential.certificate_pem).get()), serial);
+  for (const std::string& bad : std::vector<std::string>{"", "0abc", "ABC", "xyz", std::string(41, 'a')}) {
+    expect_certificate_error([&] { ca.issue(ClusterId::generate(), kNow, kAgentValidity, bad); });
+  }
+}
+
 TEST_F(CertificateAuthorityTest, SerialsAreUniqueOver200Issues) {
   const CertificateAuthority ca(material());
   std::set<std::string> serials;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "clusteraccess/clusteraccess.hpp"
 #include "postgres.hpp"
 #include "postgres_store.hpp"
+#include "store_test_support.hpp"
 #include "test_support.hpp"
 #include "token.hpp"
 
@@ -20,6 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::error_of;
+using testing::kNow;
 using testing::TestLocation;
 
 class PostgresStoreTest : public ::testing::Test {
@@ -40,6 +43,38 @@ class PostgresStoreTest : public ::testing::Test {
     postgres::Connection admin(testing::postgres_test_uri(), 30s);
     admin.exec(("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + tag + "'")
                    .c_str());
+  }
+
+  // Waits until a session named `tag` waits for a lock another holds.
+  static void await_lock_wait(const std::string& tag) {
+    postgres::Connection admin(testing::postgres_test_uri(), 30s);
+    const std::string sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
+                            "' AND wait_event_type = 'Lock'";
+    for (int attempt = 0; attempt < 10000; ++attempt) {
+      if (admin.exec(sql.c_str()).integer(0, 0) > 0) return;
+      std::this_thread::sleep_for(1ms);
+    }
+    FAIL() << "no session of " << tag << " waited for the lock";
+  }
+
+  // A store on a cluster granted to alice, whose token is `alice_`.
+  struct Granted {
+    std::unique_ptr<PostgresStore> store;
+    Cluster cluster = testing::make_cluster("prod");
+    TokenHash alice = hash_token(generate_token());
+
+    DownloadCommit commit(std::string serial) const {
+      return DownloadCommit{cluster.id,       "alice", alice, kNow + 10, std::move(serial), AccessNetwork::kPublic,
+                            std::nullopt,     std::nullopt};
+    }
+  };
+  Granted granted(const std::string& uri) const {
+    Granted out;
+    out.store = std::make_unique<PostgresStore>(uri, 5s);
+    out.store->insert_cluster(out.cluster);
+    out.store->insert_token("alice", out.alice, kNow, kNow + 3600);
+    EXPECT_TRUE(out.store->grant("alice", out.cluster.id, kNow));
+    return out;
   }
 
   std::unique_ptr<TestLocation> location_;
@@ -103,6 +138,134 @@ TEST_F(PostgresStoreTest, ALockHeldPastTheTimeoutIs500AndChangesNothing) {
   EXPECT_EQ(error.code(), "UCS.01000007");
   held.commit();
   EXPECT_EQ(store.settings(), (Settings{{"a", "1"}}));
+}
+
+// The guard is read once the commit holds the cluster's row lock: a client
+// that leaves while the commit waits for it (held here by another session)
+// finds nothing recorded, and the connection serves the next commit.
+TEST_F(PostgresStoreTest, AGuardAbandonedWhileTheCommitWaitsForTheRowLockRecordsNothing) {
+  const std::string tag = "guard_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  postgres::Connection holder(location_->location(), 30s);
+  postgres::Transaction held(holder);
+  holder.exec("SELECT 1 FROM clusters FOR UPDATE");
+  DeliveryGuard guard;
+  DownloadCommit commit = g.commit("aaaa");
+  commit.delivery = &guard;
+  std::thread leaving([&] {
+    await_lock_wait(tag);
+    guard.abandon();
+    held.commit();
+  });
+  const Error error = error_of([&] { g.store->record_download(commit); });
+  leaving.join();
+  EXPECT_EQ(error.code(), error_code::kRequestAbandoned);
+  EXPECT_FALSE(g.store->cluster(g.cluster.id)->downloaded_at.has_value());
+  EXPECT_TRUE(g.store->downloads().empty());
+
+  DeliveryGuard live;
+  commit.delivery = &live;
+  EXPECT_TRUE(g.store->record_download(commit));
+  ASSERT_EQ(g.store->downloads().size(), 1u);
+  EXPECT_EQ(g.store->downloads()[0].certificate_serial, "aaaa");
+}
+
+// A commit that waited for a winner's row lock (another session marked the
+// cluster and held its transaction open) re-reads the row once it is free:
+// it changes nothing and writes no audit record.
+TEST_F(PostgresStoreTest, ACommitThatWaitedForTheWinnerWritesNothing) {
+  const std::string tag = "loser_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  postgres::Connection winner(location_->location(), 30s);
+  postgres::Transaction won(winner);
+  winner.exec("UPDATE clusters SET downloaded_at = 1, certificate_serial = 'winner'");
+  std::thread committing([&] {
+    await_lock_wait(tag);
+    won.commit();
+  });
+  const bool recorded = g.store->record_download(g.commit("loser"));
+  committing.join();
+  EXPECT_FALSE(recorded);
+  EXPECT_EQ(g.store->cluster(g.cluster.id)->certificate_serial, "winner");
+  EXPECT_TRUE(g.store->downloads().empty()) << "the loser wrote an audit record";
+}
+
+// The key is made while the server runs the commit's statements: by then
+// they are sent, and the server takes the audit table's lock for its row
+// without waiting for the key.
+TEST_F(PostgresStoreTest, TheKeyIsMadeWhileTheServerRunsTheCommitsStatements) {
+  const std::string tag = "overlap_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  postgres::Connection observer(location_->location(), 30s);
+  const std::string sql = "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
+                          "WHERE a.application_name = '" + tag + "' AND l.relation = 'downloads'::regclass";
+  bool seen = false;
+  DownloadCommit commit = g.commit("aaaa");
+  commit.make_key = [&] {
+    for (int attempt = 0; attempt < 10000 && !seen; ++attempt) {
+      seen = observer.exec(sql.c_str()).integer(0, 0) > 0;
+      if (!seen) std::this_thread::sleep_for(1ms);
+    }
+  };
+  EXPECT_TRUE(g.store->record_download(commit));
+  EXPECT_TRUE(seen) << "the commit's statements had not reached the server while the key was made";
+  ASSERT_EQ(g.store->downloads().size(), 1u);
+}
+
+// A connection lost under the commit: 500, nothing recorded, and the next
+// commit connects again and wins.
+TEST_F(PostgresStoreTest, ALostConnectionUnderTheCommitIs500AndTheNextCommitReconnects) {
+  const std::string tag = "lostcommit_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  terminate_sessions(tag);
+  const Error error = error_of([&] { g.store->record_download(g.commit("aaaa")); });
+  EXPECT_EQ(error.code(), "UCS.01000007");
+  EXPECT_FALSE(g.store->cluster(g.cluster.id)->downloaded_at.has_value());
+  EXPECT_TRUE(g.store->record_download(g.commit("aaaa")));
+  EXPECT_EQ(g.store->downloads().size(), 1u);
+}
+
+// A transaction opened together with its first statement: when the
+// statement fails, the transaction is rolled back and the connection serves
+// on (its statement stays prepared); when it succeeds, the transaction is
+// open until committed or rolled back.
+TEST_F(PostgresStoreTest, ATransactionOpenedWithAFailingStatementIsRolledBackAndTheConnectionServesOn) {
+  postgres::Connection db(location_->location(), 5s);
+  db.exec("CREATE TABLE numbers (n bigint PRIMARY KEY)");
+  db.exec("INSERT INTO numbers VALUES (1)");
+  constexpr postgres::Query kInsert{"test_insert_number", "INSERT INTO numbers VALUES ($1) RETURNING n"};
+  const auto count = [&db] { return db.exec("SELECT count(*) FROM numbers").integer(0, 0); };
+  {
+    postgres::Params taken;
+    taken.add(std::int64_t{1});
+    EXPECT_THROW(postgres::Transaction(db, {{kInsert, taken}}), postgres::UniqueViolation);
+  }
+  EXPECT_TRUE(db.usable());
+  EXPECT_FALSE(db.in_transaction());
+  {
+    postgres::Params two;
+    two.add(std::int64_t{2});
+    postgres::Transaction transaction(db, {{kInsert, two}});
+    EXPECT_EQ(transaction.result(0).integer(0, 0), 2);
+    EXPECT_TRUE(db.in_transaction());
+  }  // rolled back
+  EXPECT_FALSE(db.in_transaction());
+  EXPECT_EQ(count(), 1);
+  {
+    postgres::Params three;
+    three.add(std::int64_t{3});
+    postgres::Transaction transaction(db, {{kInsert, three}});
+    transaction.commit();
+  }
+  EXPECT_FALSE(db.in_transaction());
+  EXPECT_EQ(count(), 2);
+  constexpr postgres::Query kBroken{"test_broken", "INSERT INTO no_such_table VALUES ($1)"};
+  postgres::Params four;
+  four.add(std::int64_t{4});
+  EXPECT_THROW(postgres::Transaction(db, {{kBroken, four}}), Error);
+  EXPECT_TRUE(db.usable());
+  EXPECT_FALSE(db.in_transaction());
+  EXPECT_EQ(count(), 2);
 }
 
 TEST_F(PostgresStoreTest, UnreachableServerIs500WithoutThePath) {

@@ -164,6 +164,28 @@ TEST_P(StoreContractTest, RecordDownloadRollsBackWhenTheSerialIsAlreadyAudited) 
   EXPECT_FALSE(downloaded(cluster_.id));
 }
 
+// A delivery guard found abandoned once the lock is held: request_abandoned,
+// nothing recorded, and the store (its connection) serves the next call.
+TEST_P(StoreContractTest, RecordDownloadWithAnAbandonedGuardThrowsAndRecordsNothing) {
+  DeliveryGuard guard;
+  guard.abandon();
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.delivery = &guard;
+  const Error error = error_of([&] { store_.record_download(commit); });
+  EXPECT_EQ(error.code(), error_code::kRequestAbandoned);
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id)->downloaded);
+
+  // The same commit with a live guard wins: nothing of the first was left.
+  DeliveryGuard live;
+  commit.delivery = &live;
+  ASSERT_TRUE(store_.record_download(commit));
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].certificate_serial, "aaaa");
+  EXPECT_EQ(store_.cluster(cluster_.id)->certificate_serial, "aaaa");
+}
+
 TEST_P(StoreContractTest, DuplicateSerialAcrossClustersIsRefused) {
   const Cluster other = make_cluster("other");
   store_.insert_cluster(other);
@@ -204,6 +226,83 @@ TEST_P(StoreContractTest, ClusterAccessReportsTheGrantedClusterAndItsDownload) {
   store_.insert_token("bob", bob_hash, kNow, kNow + 3600);
   EXPECT_FALSE(access_of(store_, bob_hash, cluster_.id).has_value());
   EXPECT_FALSE(access_of(store_, bob_hash, ClusterId::generate()).has_value());
+}
+
+// A winning commit hands its callback the settings read in its own
+// transaction: settings changed after the request was judged are the ones
+// it gets. A loser's callback is never called.
+TEST_P(StoreContractTest, RecordDownloadHandsTheWinnerTheSettingsOfItsOwnTransaction) {
+  store_.set_settings({{"public_endpoint", "proxy.example.com:443"}});
+  int calls = 0;
+  Settings seen;
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.with_settings = [&](const Settings& settings) {
+    ++calls;
+    seen = settings;
+  };
+  store_.set_settings({{"public_endpoint", "moved.example.com:444"}, {"agent_image", "agent:2"}});
+  ASSERT_TRUE(store_.record_download(commit));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, store_.settings());
+  EXPECT_EQ(seen.at("public_endpoint"), "moved.example.com:444");
+  EXPECT_EQ(seen.at("agent_image"), "agent:2");
+
+  DownloadCommit loser = commit_for(cluster_.id, "alice", alice_hash_, "bbbb");
+  loser.with_settings = [&](const Settings&) { ++calls; };
+  EXPECT_FALSE(store_.record_download(loser));
+  EXPECT_EQ(calls, 1) << "a loser's callback was called";
+}
+
+// What the callback throws is thrown, and the commit is rolled back: the
+// cluster is not marked, no audit record is written, and the same commit
+// wins once the callback succeeds.
+TEST_P(StoreContractTest, ACallbackFailureInsideTheCommitRecordsNothing) {
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.with_settings = [](const Settings&) { throw Error::not_configured("no public proxy endpoint is set"); };
+  const Error error = error_of([&] { store_.record_download(commit); });
+  EXPECT_EQ(error.code(), error_code::kNotConfigured);
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+  EXPECT_FALSE(store_.cluster(cluster_.id)->certificate_serial.has_value());
+  EXPECT_FALSE(access_of(store_, alice_hash_, cluster_.id)->downloaded);
+
+  bool called = false;
+  commit.with_settings = [&](const Settings&) { called = true; };
+  ASSERT_TRUE(store_.record_download(commit));
+  EXPECT_TRUE(called);
+  ASSERT_EQ(store_.downloads().size(), 1u);
+  EXPECT_EQ(store_.downloads()[0].certificate_serial, "aaaa");
+}
+
+// The key is made by the commit, once per call, before it knows whether it
+// wins and before the settings: a winner's and a loser's alike. A key that
+// cannot be made records nothing, and the commit wins once it can.
+TEST_P(StoreContractTest, RecordDownloadMakesTheKeyFirstAndAKeyFailureRecordsNothing) {
+  std::vector<std::string> steps;
+  DownloadCommit commit = commit_for(cluster_.id, "alice", alice_hash_, "aaaa");
+  commit.make_key = [&] {
+    steps.push_back("key");
+    throw Error::certificates("key generation failed");
+  };
+  commit.with_settings = [&](const Settings&) { steps.push_back("settings"); };
+  const Error error = error_of([&] { store_.record_download(commit); });
+  EXPECT_EQ(error.code(), error_code::kCertificateFailure);
+  EXPECT_EQ(steps, std::vector<std::string>{"key"});
+  EXPECT_FALSE(downloaded(cluster_.id));
+  EXPECT_TRUE(store_.downloads().empty());
+
+  steps.clear();
+  commit.make_key = [&] { steps.push_back("key"); };
+  ASSERT_TRUE(store_.record_download(commit));
+  EXPECT_EQ(steps, (std::vector<std::string>{"key", "settings"}));
+  ASSERT_EQ(store_.downloads().size(), 1u);
+
+  steps.clear();
+  DownloadCommit loser = commit_for(cluster_.id, "alice", alice_hash_, "bbbb");
+  loser.make_key = commit.make_key;
+  loser.with_settings = commit.with_settings;
+  EXPECT_FALSE(store_.record_download(loser));
+  EXPECT_EQ(steps, std::vector<std::string>{"key"});
 }
 
 TEST_P(StoreContractTest, ClusterAccessOfUnknownClusterIsNothing) {
