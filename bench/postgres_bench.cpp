@@ -193,6 +193,16 @@ double wal_position(PGconn* connection) {
   return std::atof(PQgetvalue(result.get(), 0, 0));
 }
 
+// BEGIN; the prepared statement "mark" changing exactly one row; COMMIT:
+// one durable transaction of a ceiling, three round trips.
+void durable_update(PGconn* connection, int count, const char* const* values, const int* lengths,
+                    const int* formats, const char* what) {
+  check(connection, PQexec(connection, "BEGIN"), "BEGIN");
+  const Result result = check(connection, PQexecPrepared(connection, "mark", count, values, lengths, formats, 0), what);
+  if (std::string(PQcmdTuples(result.get())) != "1") throw std::runtime_error(std::string(what) + ": no row changed");
+  check(connection, PQexec(connection, "COMMIT"), "COMMIT");
+}
+
 // BEGIN; UPDATE of one fresh row WHERE it is not yet marked; COMMIT: a
 // durable commit, bare, of the shape of SQLite's ceiling (bench_support.hpp,
 // BareDurableUpdate) and of a download's mark: a random 16-byte key, a
@@ -234,11 +244,7 @@ class BareCommit {
     const char* values[] = {"1700000000", serial, id.data()};
     const int lengths[] = {0, 0, static_cast<int>(id.size())};
     const int formats[] = {0, 0, 1};
-    exec("BEGIN");
-    const Result result = check(connection_.get(),
-                                PQexecPrepared(connection_.get(), "mark", 3, values, lengths, formats, 0), "update");
-    if (std::string(PQcmdTuples(result.get())) != "1") throw std::runtime_error("bare commit: no row changed");
-    exec("COMMIT");
+    durable_update(connection_.get(), 3, values, lengths, formats, "bare commit");
   }
   PGconn* connection() const { return connection_.get(); }
 
@@ -267,11 +273,7 @@ class LightCommit {
   void run() {
     const std::string id = std::to_string(++next_);
     const char* values[] = {id.c_str(), id.c_str()};
-    exec("BEGIN");
-    const Result result =
-        check(connection_.get(), PQexecPrepared(connection_.get(), "mark", 2, values, nullptr, nullptr, 0), "update");
-    if (std::string(PQcmdTuples(result.get())) != "1") throw std::runtime_error("light commit: no row changed");
-    exec("COMMIT");
+    durable_update(connection_.get(), 2, values, nullptr, nullptr, "light commit");
   }
   PGconn* connection() const { return connection_.get(); }
 

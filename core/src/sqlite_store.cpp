@@ -770,6 +770,18 @@ bool SqliteStore::revoke_grant(std::string_view principal, const ClusterId& id) 
   return session->db.changes() == 1;
 }
 
+namespace {
+
+// The cluster access of a request state's row (columns 4 to 7): nothing
+// when the principal holds no grant on the cluster.
+std::optional<ClusterAccess> access_of(const sqlite::Statement& row) {
+  if (row.is_null(4)) return std::nullopt;
+  return ClusterAccess{stored_category(row.column_text(4)), stored_network(row.column_text(5)),
+                       row.column_int(6) != 0, row.column_int(7)};
+}
+
+}  // namespace
+
 RequestState SqliteStore::request_state(const TokenHash& hash, const std::optional<ClusterId>& id) {
   const auto id_bytes = id ? id->bytes() : std::array<std::uint8_t, 16>{};
   auto session = borrow();
@@ -783,11 +795,7 @@ RequestState SqliteStore::request_state(const TokenHash& hash, const std::option
   select->column_blob(0, stored.data(), stored.size());
   state.token =
       TokenRecord{stored, select->column_text(1), select->column_int(2), select->column_int(3) != 0};
-  if (!select->is_null(4)) {
-    state.access = ClusterAccess{stored_category(select->column_text(4)),
-                                 stored_network(select->column_text(5)), select->column_int(6) != 0,
-                                 select->column_int(7)};
-  }
+  state.access = access_of(*select);
   return state;
 }
 
@@ -804,11 +812,7 @@ SignedRequestState SqliteStore::signed_request_state(std::string_view access_key
   SignedRequestState state;
   state.key = StoredAccessKey{select->column_text(0), SecretString(select->column_bytes(1)),
                               select->column_int(2), select->column_int(3) != 0};
-  if (!select->is_null(4)) {
-    state.access = ClusterAccess{stored_category(select->column_text(4)),
-                                 stored_network(select->column_text(5)), select->column_int(6) != 0,
-                                 select->column_int(7)};
-  }
+  state.access = access_of(*select);
   return state;
 }
 
