@@ -145,6 +145,71 @@ CREATE TABLE access_keys (
 );
 )sql";
 
+// Version 4 -> 5, PostgreSQL's own (no change to what is stored): each grant
+// carries a copy of its cluster's access state -- category, network,
+// whether downloaded, generation -- so that a request's read is two
+// relations (the token or access key, the grant) where it was three. The
+// server's cost of a read grows with each relation it opens (an index scan
+// and a join per relation), and the read is all a repeat request costs. The
+// cluster is still reached only through the caller's grant.
+//
+// The copy is the database's to keep, not the store's: a grant takes it
+// from its cluster under FOR SHARE, so it waits for a change of the cluster
+// in flight and copies the committed result; a change of the cluster copies
+// itself to its grants in the same transaction, from a trigger whose
+// statement takes its own snapshot and so also reaches a grant committed
+// while the change waited for the grant's lock. A grant's copy is therefore
+// always its cluster's committed state, in every snapshot.
+constexpr const char* kUpgradeFrom4 = R"sql(
+ALTER TABLE grants
+  ADD COLUMN category   text,
+  ADD COLUMN network    text,
+  ADD COLUMN downloaded boolean,
+  ADD COLUMN generation bigint;
+UPDATE grants AS g
+  SET category = c.category, network = c.network, downloaded = c.downloaded_at IS NOT NULL,
+      generation = c.generation
+  FROM clusters AS c WHERE c.id = g.cluster_id;
+-- Room on each page for a grant's new version: a change of its cluster
+-- rewrites it in place of an index entry (a HOT update).
+ALTER TABLE grants SET (fillfactor = 50);
+ALTER TABLE grants
+  ALTER COLUMN category SET NOT NULL,
+  ALTER COLUMN network SET NOT NULL,
+  ALTER COLUMN downloaded SET NOT NULL,
+  ALTER COLUMN generation SET NOT NULL;
+
+CREATE FUNCTION grant_takes_cluster_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  SELECT c.category, c.network, c.downloaded_at IS NOT NULL, c.generation
+    INTO NEW.category, NEW.network, NEW.downloaded, NEW.generation
+    FROM clusters AS c WHERE c.id = NEW.cluster_id FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE foreign_key_violation USING MESSAGE = 'a grant of a cluster that does not exist';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER grants_take_cluster_state BEFORE INSERT OR UPDATE OF cluster_id ON grants
+  FOR EACH ROW EXECUTE FUNCTION grant_takes_cluster_state();
+
+CREATE FUNCTION cluster_state_to_grants() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE grants
+    SET category = NEW.category, network = NEW.network, downloaded = NEW.downloaded_at IS NOT NULL,
+        generation = NEW.generation
+    WHERE cluster_id = NEW.id;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER clusters_state_to_grants AFTER UPDATE OF category, network, downloaded_at, generation ON clusters
+  FOR EACH ROW
+  WHEN (OLD.category IS DISTINCT FROM NEW.category OR OLD.network IS DISTINCT FROM NEW.network
+        OR (OLD.downloaded_at IS NULL) IS DISTINCT FROM (NEW.downloaded_at IS NULL)
+        OR OLD.generation IS DISTINCT FROM NEW.generation)
+  EXECUTE FUNCTION cluster_state_to_grants();
+)sql";
+
 // Any number: the key of the advisory lock held while the schema is made.
 constexpr const char* kLockSchema = "SELECT pg_advisory_xact_lock(7468201735)";
 
@@ -205,7 +270,8 @@ void create_or_check_postgres_schema(postgres::Connection& connection) {
     connection.exec(kSchema);
     connection.exec("INSERT INTO clusteraccess_schema (version) VALUES (3)");
   }
-  connection.exec(kUpgradeFrom3);
+  if (state.version < 4) connection.exec(kUpgradeFrom3);
+  connection.exec(kUpgradeFrom4);
   connection.exec(("UPDATE clusteraccess_schema SET version = " + std::to_string(kPostgresSchemaVersion)).c_str());
   transaction.commit();
 }

@@ -7,13 +7,15 @@
 namespace clusteraccess {
 
 /// The schema version PostgresStore writes and reads, in the table
-/// `clusteraccess_schema`. The numbers follow the SQLite schema's
-/// (schema.hpp): version N holds what SQLite's version N holds, so that a
-/// change to the Store is one new version for both backends. PostgreSQL
+/// `clusteraccess_schema`. Up to 4 the numbers follow the SQLite schema's
+/// (schema.hpp): version N holds what SQLite's version N holds. PostgreSQL
 /// starts at 3 (the cluster API and the lifecycle); version 4 adds access
-/// keys (AK/SK, the SK sealed). A registry of version 3 is upgraded when it
-/// is opened; a newer one is refused.
-inline constexpr int kPostgresSchemaVersion = 4;
+/// keys (AK/SK, the SK sealed); version 5 is PostgreSQL's own and stores
+/// nothing new: each grant carries a copy of its cluster's access state,
+/// kept by the database, so that a request's read opens two relations. A
+/// registry of version 3 or 4 is upgraded when it is opened; a newer one is
+/// refused.
+inline constexpr int kPostgresSchemaVersion = 5;
 
 /// Creates the schema in the connection's first `search_path` schema when it
 /// holds no tables, in one transaction under an advisory lock (so that of

@@ -107,9 +107,14 @@ constexpr Query kUpsertRegion{"upsert_region",
                               "proxy_port = excluded.proxy_port"};
 constexpr Query kSelectRegion{"select_region", "SELECT name, proxy_host, proxy_port FROM regions WHERE name = $1"};
 constexpr Query kSelectRegions{"select_regions", "SELECT name, proxy_host, proxy_port FROM regions ORDER BY name"};
+// Whether the id (true) or else the name (false) is taken; no row when
+// neither is. One probe of each unique index: a single scan for "id or name"
+// would read the whole table.
 constexpr Query kClusterTaken{"cluster_taken",
-                              "SELECT id = $1 FROM clusters WHERE id = $1 OR name = $2 "
-                              "UNION ALL SELECT true FROM deleted_clusters WHERE id = $1"};
+                              "SELECT bool_or(by_id) FROM (SELECT true AS by_id FROM clusters WHERE id = $1 "
+                              "UNION ALL SELECT false FROM clusters WHERE name = $2 "
+                              "UNION ALL SELECT true FROM deleted_clusters WHERE id = $1) AS taken "
+                              "HAVING count(*) > 0"};
 constexpr Query kInsertCluster{"insert_cluster",
                                "INSERT INTO clusters (id, name, category, provider, network, created_at, type, "
                                "updated_at, country, city, manage_type, cluster_group_id) "
@@ -193,24 +198,31 @@ constexpr Query kRevokeToken{"revoke_token",
 constexpr Query kLockExisting{"lock_existing", "SELECT 1 FROM clusters WHERE id = $1 FOR SHARE"};
 constexpr Query kRevokeGrant{"revoke_grant", "DELETE FROM grants WHERE principal = $1 AND cluster_id = $2"};
 // The token and the cluster access in one statement, one round trip. The
-// cluster is reached only through the principal's grant: without one, the
-// same primary-key probe misses whether the cluster exists, is downloaded
-// or not, so the work (and the time) is the same and tells nothing.
+// cluster is reached only through the principal's grant, which carries its
+// cluster's access state (schema version 5, postgres_schema.cpp): without
+// a grant, the same primary-key probe misses whether the cluster exists, is
+// downloaded or not, so the work (and the time) is the same and tells
+// nothing. Two relations, not three: the read is all a repeat request costs.
 constexpr Query kRequestState{"request_state",
                               "SELECT t.hash, t.principal, t.expires_at, t.revoked_at IS NOT NULL, "
-                              "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
+                              "g.category, g.network, g.downloaded, g.generation "
                               "FROM tokens AS t "
                               "LEFT JOIN grants AS g ON g.principal = t.principal AND g.cluster_id = $2 "
-                              "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                               "WHERE t.hash = $1"};
+// A request whose cluster id is not one (its syntax alone says so, so the
+// choice tells nothing): the token only.
+constexpr Query kTokenState{"token_state",
+                            "SELECT hash, principal, expires_at, revoked_at IS NOT NULL FROM tokens WHERE hash = $1"};
 // The same for a signed request, through the access key's principal.
 constexpr Query kSignedRequestState{"signed_request_state",
                                     "SELECT k.principal, k.sealed_secret, k.expires_at, k.revoked_at IS NOT NULL, "
-                                    "c.category, c.network, c.downloaded_at IS NOT NULL, c.generation "
+                                    "g.category, g.network, g.downloaded, g.generation "
                                     "FROM access_keys AS k "
                                     "LEFT JOIN grants AS g ON g.principal = k.principal AND g.cluster_id = $2 "
-                                    "LEFT JOIN clusters AS c ON c.id = g.cluster_id "
                                     "WHERE k.access_key = $1"};
+constexpr Query kAccessKeyState{"access_key_state",
+                                "SELECT principal, sealed_secret, expires_at, revoked_at IS NOT NULL "
+                                "FROM access_keys WHERE access_key = $1"};
 
 // The cluster access of a request state's answer (columns 4 to 7).
 std::optional<ClusterAccess> access_of(const Result& result) {
@@ -705,12 +717,8 @@ RequestState PostgresStore::request_state(const TokenHash& hash, const std::opti
   auto lease = borrow();
   Params params;
   add_hash(params, hash);
-  if (id) {
-    add_id(params, *id);
-  } else {
-    params.add_null();  // no cluster
-  }
-  const auto result = (*lease).run(kRequestState, params);
+  if (id) add_id(params, *id);
+  const auto result = (*lease).run(id ? kRequestState : kTokenState, params);
   if (result.rows() == 0) return {};
   const std::string stored_hash = result.bytes(0, 0);
   TokenHash stored{};
@@ -718,7 +726,7 @@ RequestState PostgresStore::request_state(const TokenHash& hash, const std::opti
   std::copy(stored_hash.begin(), stored_hash.end(), stored.begin());
   RequestState state;
   state.token = TokenRecord{stored, result.text(0, 1), result.integer(0, 2), result.boolean(0, 3)};
-  state.access = access_of(result);
+  if (id) state.access = access_of(result);
   return state;
 }
 
@@ -727,17 +735,13 @@ SignedRequestState PostgresStore::signed_request_state(std::string_view access_k
   auto lease = borrow();
   Params params;
   params.add(access_key);
-  if (id) {
-    add_id(params, *id);
-  } else {
-    params.add_null();  // no cluster
-  }
-  const auto result = (*lease).run(kSignedRequestState, params);
+  if (id) add_id(params, *id);
+  const auto result = (*lease).run(id ? kSignedRequestState : kAccessKeyState, params);
   if (result.rows() == 0) return {};
   SignedRequestState state;
   state.key = StoredAccessKey{result.text(0, 0), SecretString(result.bytes(0, 1)), result.integer(0, 2),
                               result.boolean(0, 3)};
-  state.access = access_of(result);
+  if (id) state.access = access_of(result);
   return state;
 }
 

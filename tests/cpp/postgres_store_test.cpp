@@ -212,6 +212,88 @@ TEST_F(PostgresStoreTest, TheKeyIsMadeWhileTheServerRunsTheCommitsStatements) {
   ASSERT_EQ(g.store->downloads().size(), 1u);
 }
 
+// Each grant carries a copy of its cluster's access state (schema version
+// 5), which a request's read takes instead of the cluster's row. A grant given
+// while a download holds the cluster's row waits for it and copies the
+// committed result: the new grantee is told "downloaded".
+TEST_F(PostgresStoreTest, AGrantGivenWhileADownloadHoldsTheClusterCopiesItsOutcome) {
+  const std::string tag = "grantwaits_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  const TokenHash bob = hash_token(generate_token());
+  g.store->insert_token("bob", bob, kNow, kNow + 3600);
+  postgres::Connection downloader(location_->location(), 30s);
+  postgres::Transaction downloading(downloader);
+  downloader.exec("UPDATE clusters SET downloaded_at = 1, certificate_serial = 'winner'");
+  std::thread committing([&] {
+    await_lock_wait(tag);
+    downloading.commit();
+  });
+  EXPECT_TRUE(g.store->grant("bob", g.cluster.id, kNow));
+  committing.join();
+  const auto access = g.store->request_state(bob, g.cluster.id).access;
+  ASSERT_TRUE(access.has_value());
+  EXPECT_TRUE(access->downloaded) << "the grant copied the cluster's state from before the download";
+}
+
+// The other order: a download that waited for a grant in flight (which
+// holds the cluster's row FOR SHARE while it copies it) reaches that grant's
+// copy too once it is committed, though the download's statement began
+// before it was.
+TEST_F(PostgresStoreTest, ADownloadThatWaitedForAGrantInFlightReachesItsCopy) {
+  const std::string tag = "downloadwaits_" + testing::random_suffix();
+  Granted g = granted(tagged_uri(tag));
+  const TokenHash bob = hash_token(generate_token());
+  g.store->insert_token("bob", bob, kNow, kNow + 3600);
+  postgres::Connection granter(location_->location(), 30s);
+  postgres::Transaction granting(granter);
+  postgres::Params grant;
+  grant.add("bob").add_bytes(g.cluster.id.bytes().data(), g.cluster.id.bytes().size());
+  granter.exec("INSERT INTO grants (principal, cluster_id) VALUES ($1, $2)", grant);
+  std::thread committing([&] {
+    await_lock_wait(tag);
+    granting.commit();
+  });
+  EXPECT_TRUE(g.store->record_download(g.commit("aaaa")));
+  committing.join();
+  const auto access = g.store->request_state(bob, g.cluster.id).access;
+  ASSERT_TRUE(access.has_value());
+  EXPECT_TRUE(access->downloaded) << "the new grant's copy missed the download";
+  EXPECT_EQ(access->generation, 1);
+}
+
+// A registry of schema version 4 (grants without the copy) is upgraded when
+// opened: every answer stays what it was.
+TEST_F(PostgresStoreTest, AVersion4RegistryIsUpgradedWithTheSameAnswers) {
+  Granted g = granted(location_->location());
+  ASSERT_TRUE(g.store->record_download(g.commit("aaaa")));
+  Cluster pending = testing::make_cluster("staging");
+  g.store->insert_cluster(pending);
+  ASSERT_TRUE(g.store->grant("alice", pending.id, kNow));
+  g.store.reset();
+  // Back to version 4's shape.
+  location_->exec("DROP TRIGGER clusters_state_to_grants ON clusters");
+  location_->exec("DROP TRIGGER grants_take_cluster_state ON grants");
+  location_->exec("DROP FUNCTION cluster_state_to_grants(), grant_takes_cluster_state()");
+  location_->exec("ALTER TABLE grants RESET (fillfactor), DROP COLUMN category, DROP COLUMN network, "
+                  "DROP COLUMN downloaded, DROP COLUMN generation");
+  location_->exec("UPDATE clusteraccess_schema SET version = 4");
+
+  PostgresStore store(location_->location(), 5s);
+  postgres::Connection reader(location_->location(), 30s);
+  EXPECT_EQ(reader.exec("SELECT version FROM clusteraccess_schema").integer(0, 0), 5);
+  const auto downloaded = store.request_state(g.alice, g.cluster.id).access;
+  const auto fresh = store.request_state(g.alice, pending.id).access;
+  ASSERT_TRUE(downloaded.has_value() && fresh.has_value());
+  EXPECT_TRUE(downloaded->downloaded);
+  EXPECT_FALSE(fresh->downloaded);
+  EXPECT_EQ(downloaded->category, g.cluster.category);
+  EXPECT_EQ(fresh->network, pending.network);
+  // And the upgraded registry keeps the copies: the pending cluster's download.
+  EXPECT_TRUE(store.record_download(DownloadCommit{pending.id, "alice", g.alice, kNow + 10, "bbbb",
+                                                   AccessNetwork::kPublic, std::nullopt, std::nullopt}));
+  EXPECT_TRUE(store.request_state(g.alice, pending.id).access->downloaded);
+}
+
 // A connection lost under the commit: 500, nothing recorded, and the next
 // commit connects again and wins.
 TEST_F(PostgresStoreTest, ALostConnectionUnderTheCommitIs500AndTheNextCommitReconnects) {
