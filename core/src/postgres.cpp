@@ -147,11 +147,16 @@ Connection::Connection(const std::string& conninfo, std::chrono::milliseconds ti
     broken_ = true;
     throw Error::storage("the PostgreSQL server cannot be reached");
   }
+  // The server's notices and warnings are not the library's to print:
+  // libpq's default writes them to the embedding process's stderr (a
+  // service's structured log), and their text can quote values, as an
+  // error's can (`check` never passes it on either).
+  PQsetNoticeProcessor(connection_.get(), [](void* /*arg*/, const char* /*message*/) {}, nullptr);
   // 0 disables PostgreSQL's timeouts; a busy timeout of 0 means "do not wait".
   const auto milliseconds = std::max<std::int64_t>(timeout.count(), 1);
   const std::string settings = "SET statement_timeout = " + std::to_string(milliseconds) +
                                "; SET lock_timeout = " + std::to_string(milliseconds) +
-                               "; SET bytea_output = 'hex'; SET client_min_messages = warning";
+                               "; SET bytea_output = 'hex'; SET client_min_messages = error";
   exec(settings.c_str());
 }
 

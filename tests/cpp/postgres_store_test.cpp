@@ -128,6 +128,16 @@ TEST_F(PostgresStoreTest, ALostConnectionIs500AndTheNextCallReconnects) {
   EXPECT_EQ(store.settings(), (Settings{{"a", "1"}})) << "the next call connects again";
 }
 
+TEST_F(PostgresStoreTest, TheServersWarningsAreNotWrittenToTheProcesssStderr) {
+  postgres::Connection connection(location_->location(), 5s);
+  ::testing::internal::CaptureStderr();
+  connection.exec(
+      "SET client_min_messages = notice; "
+      "DO $$ BEGIN RAISE WARNING 'a value: secret'; RAISE NOTICE 'another'; END $$");
+  const std::string written = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(written, "");
+}
+
 TEST_F(PostgresStoreTest, ALockHeldPastTheTimeoutIs500AndChangesNothing) {
   PostgresStore store(location_->location(), 200ms);
   store.set_settings({{"a", "1"}});
