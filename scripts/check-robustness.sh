@@ -10,10 +10,13 @@
 #   fuzz   each libFuzzer target (clang, ASan + UBSan) for FUZZ_SECONDS
 #          (default 45, all targets at once) from the committed corpus, in build/fuzz
 #   crash  the crash driver (ASan build) until CRASH_KILLS (default 1000, at
-#          least 200 in CI) children were SIGKILLed mid-download
+#          least 200 in CI) children were SIGKILLed mid-download; then, when
+#          $CLUSTERACCESS_TEST_POSTGRES names a database (scripts/test.sh
+#          sets it), the same on PostgreSQL, children and server processes
+#          SIGKILLed, until CRASH_KILLS_POSTGRES (default 300)
 #
 # Usage: scripts/check-robustness.sh [asan] [tsan] [fuzz] [crash]   (default: all)
-# Environment: FUZZ_SECONDS, CRASH_KILLS, CRASH_SEED, JOBS (default: nproc),
+# Environment: FUZZ_SECONDS, CRASH_KILLS, CRASH_KILLS_POSTGRES, CRASH_SEED, JOBS (default: nproc),
 # ROBUSTNESS_BUILD_ROOT (default: build).
 # About 5 minutes on a 2-core machine from scratch (builds included).
 set -euo pipefail
@@ -22,6 +25,7 @@ root="$PWD"
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-45}"
 CRASH_KILLS="${CRASH_KILLS:-1000}"
+CRASH_KILLS_POSTGRES="${CRASH_KILLS_POSTGRES:-300}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 build_root="${ROBUSTNESS_BUILD_ROOT:-build}"
 
@@ -128,6 +132,11 @@ if wants crash; then
   seed_args=()
   if [ -n "${CRASH_SEED:-}" ]; then seed_args=(--seed "$CRASH_SEED"); fi
   "$asan_dir/tests/crash/crash_driver" --kills "$CRASH_KILLS" "${seed_args[@]}"
+  if [ -n "${CLUSTERACCESS_TEST_POSTGRES:-}" ]; then
+    step "crash driver on PostgreSQL: ${CRASH_KILLS_POSTGRES} SIGKILLs of children and server processes"
+    "$asan_dir/tests/crash/crash_driver" --kills "$CRASH_KILLS_POSTGRES" --db "$CLUSTERACCESS_TEST_POSTGRES" \
+      "${seed_args[@]}"
+  fi
 fi
 
 step "all robustness checks passed"

@@ -4,25 +4,18 @@
 #pragma once
 
 #include <chrono>
-#include <cstdlib>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "clusteraccess/registry_options.hpp"
 #include "postgres.hpp"
+#include "postgres_scratch_schema.hpp"
 #include "postgres_store.hpp"
 #include "sqlite_store.hpp"
 #include "test_support.hpp"
 
 namespace clusteraccess::testing {
-
-/// The admin URI of the test PostgreSQL database, or empty.
-inline std::string postgres_test_uri() {
-  const char* uri = std::getenv("CLUSTERACCESS_TEST_POSTGRES");
-  return uri == nullptr ? std::string() : std::string(uri);
-}
 
 /// "sqlite", and "postgres" when the test database is configured: the
 /// values of a suite parametrized over the backends.
@@ -30,18 +23,6 @@ inline std::vector<std::string> test_backends() {
   std::vector<std::string> out{"sqlite"};
   if (!postgres_test_uri().empty()) out.emplace_back("postgres");
   return out;
-}
-
-inline std::string random_suffix() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  std::string out;
-  for (int i = 0; i < 12; ++i) out.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[random() % 36]);
-  return out;
-}
-
-/// `uri` with `key=value` added to its query.
-inline std::string with_parameter(const std::string& uri, const std::string& parameter) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + parameter;
 }
 
 /// A fresh, empty place for one test's registry: a file in a private
@@ -55,19 +36,8 @@ class TestLocation {
       location_ = in_memory ? ":memory:" : dir_.file("state.db");
       return;
     }
-    schema_ = "t_" + random_suffix();
-    postgres::Connection admin(postgres_test_uri(), std::chrono::seconds(30));
-    admin.exec(("CREATE SCHEMA " + schema_).c_str());
-    location_ = with_parameter(postgres_test_uri(), "options=-csearch_path%3D" + schema_);
-  }
-  ~TestLocation() {
-    if (schema_.empty()) return;
-    try {
-      postgres::Connection admin(postgres_test_uri(), std::chrono::seconds(30));
-      admin.exec(("DROP SCHEMA " + schema_ + " CASCADE").c_str());
-    } catch (const std::exception&) {
-      // A test that stopped the server leaves its schema to the throwaway cluster.
-    }
+    schema_ = std::make_unique<ScratchSchema>(postgres_test_uri(), "t_");
+    location_ = schema_->uri();
   }
   TestLocation(const TestLocation&) = delete;
   TestLocation& operator=(const TestLocation&) = delete;
@@ -121,7 +91,7 @@ class TestLocation {
  private:
   std::string backend_;
   TempDir dir_;
-  std::string schema_;
+  std::unique_ptr<ScratchSchema> schema_;
   std::string location_;
 };
 

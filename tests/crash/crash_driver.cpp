@@ -15,6 +15,18 @@
 //     WAL frame or database page).
 // Some children are left alone, to finish and to measure a child's lifetime.
 //
+// Pointed at PostgreSQL (--db postgresql://..., a schema of its own made in
+// that database and dropped at the end), the children are the clients of a
+// database server, as `serve` replicas are, and the server is killed too:
+// instead of SQLite's I/O, the server process (backend) that serves a
+// child's connections gets the SIGKILL -- after a random delay, in the middle
+// of the download's commit (its statements running, the key being made), or
+// right after the commit. The postmaster then ends every other session and
+// recovers from its write-ahead log, as after a crash of the database server:
+// every child of that round may fail with a storage error (500), which is
+// expected there and nowhere else, and the driver waits for the server to
+// take connections again before it checks.
+//
 // Every third fresh cluster is downloaded by the driver and reactivated before
 // the children start, so they race on its second generation.
 //
@@ -24,12 +36,14 @@
 //     are committed, with the same serial, and serials are unique;
 //   - every key a child received belongs to the committed serial of its
 //     cluster, and no cluster gave out more than one key.
-// At the end: PRAGMA integrity_check and foreign_key_check, and one more
-// access_info per cluster: "Downloaded" for every downloaded cluster, and for
-// the others their first (and only) key.
+// At the end: the database's own check (SQLite: integrity_check and
+// foreign_key_check; PostgreSQL: every grant's copy of its cluster's state),
+// and one more access_info per cluster: "Downloaded" for every downloaded
+// cluster, and for the others their first (and only) key.
 //
 // Usage: crash_driver [--kills N] [--seed S] [--children N] [--clusters N]
-//                     [--db PATH] [--max-seconds S] [--verbose]
+//                     [--db PATH|postgresql://...] [--max-seconds S] [--verbose]
+// --kills counts the SIGKILLs of children and of server processes.
 // Exit status 0 when every check held, 1 otherwise.
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +68,7 @@
 #include <vector>
 
 #include "clusteraccess/clusteraccess.hpp"
+#include "crash_location.hpp"
 #include "fault_injection.hpp"
 #include "sqlite_fault_vfs.hpp"
 
@@ -83,8 +98,12 @@ enum class Mode {
   kIoBefore,         // the child SIGKILLs itself before its N-th write or sync
   kIoAfter,          // ... after it
   kIoTorn,           // ... half-way through its N-th write
+  // PostgreSQL: the child's server process is SIGKILLed
+  kServerRandomDelay,  // by the driver, after a random delay
+  kServerMidCommit,    // by the child, once its key is made (the commit's statements sent, nothing committed)
+  kServerAfterCommit,  // by the child, once the download is committed (before the key is returned)
 };
-constexpr int kModeCount = 8;
+constexpr int kModeCount = 11;
 
 const char* mode_name(Mode mode) {
   switch (mode) {
@@ -96,6 +115,9 @@ const char* mode_name(Mode mode) {
     case Mode::kIoBefore: return "before a write/sync";
     case Mode::kIoAfter: return "after a write/sync";
     case Mode::kIoTorn: return "torn write";
+    case Mode::kServerRandomDelay: return "server, random delay";
+    case Mode::kServerMidCommit: return "server, mid-commit";
+    case Mode::kServerAfterCommit: return "server, after commit";
   }
   return "?";
 }
@@ -123,7 +145,14 @@ void report(int fd, const std::string& line) {
 
 // --- the child ------------------------------------------------------------
 
-[[noreturn]] void run_child(const std::string& path, const std::string& token, std::vector<Cluster> clusters,
+// A child's exit status after it reported an error of the library (a
+// clusteraccess::Error).
+constexpr int kLibraryErrorExit = 2;
+
+// The application_name of a child's connections (PostgreSQL).
+std::string session_name(pid_t child) { return "crash-child-" + std::to_string(child); }
+
+[[noreturn]] void run_child(const crash::Location& location, const std::string& token, std::vector<Cluster> clusters,
                             Mode mode, unsigned seed, int fd) {
   std::mt19937 random(seed);
   std::shuffle(clusters.begin(), clusters.end(), random);
@@ -135,7 +164,23 @@ void report(int fd, const std::string& line) {
       return false;
     };
   };
+  // Once: the server is gone after the first kill. None to kill when
+  // another child's kill ended this child's session first.
+  const auto kill_the_server = [fd, &location](const char* point) {
+    return [fd, &location, point, done = std::make_shared<bool>(false)] {
+      if (*done) return false;
+      *done = true;
+      if (location.kill_server_processes(session_name(::getpid())) > 0) report(fd, std::string("S ") + point);
+      return false;
+    };
+  };
   switch (mode) {
+    case Mode::kServerMidCommit:
+      ca::fault::set_hook(ca::fault::Point::kAfterKeyGeneration, kill_the_server("mid-commit"));
+      break;
+    case Mode::kServerAfterCommit:
+      ca::fault::set_hook(ca::fault::Point::kAfterCommit, kill_the_server("after-commit"));
+      break;
     case Mode::kAfterKeyGeneration:
       ca::fault::set_hook(ca::fault::Point::kAfterKeyGeneration, announce_and_wait("after-key-generation"));
       break;
@@ -150,7 +195,7 @@ void report(int fd, const std::string& line) {
 
   int exit_code = 0;
   try {
-    ca::Registry registry(path);
+    ca::Registry registry = location.open(session_name(::getpid()));
     if (mode == Mode::kIoBefore || mode == Mode::kIoAfter || mode == Mode::kIoTorn) {
       // Counted from the first download on: the N-th write or sync of a
       // database or WAL file.
@@ -180,7 +225,7 @@ void report(int fd, const std::string& line) {
     }
   } catch (const ca::Error& error) {
     report(fd, "E " + std::to_string(error.http_status()) + " " + error.code() + " " + error.message());
-    exit_code = 2;
+    exit_code = kLibraryErrorExit;
   } catch (const std::exception& error) {
     report(fd, std::string("X ") + error.what());
     exit_code = 3;
@@ -201,6 +246,9 @@ struct Child {
   Clock::time_point started;
   std::optional<Clock::time_point> kill_at;
   bool killed_by_driver = false;
+  bool server_kill_tried = false;  // kServerRandomDelay
+  int storage_failures = 0;        // 500s reported (expected only where the server was killed)
+  std::string storage_failure;
   std::string buffer;
   bool reaped = false;
   int status = 0;
@@ -212,6 +260,9 @@ struct Stats {
   int children = 0;
   int kills = 0;
   std::array<int, kModeCount> kills_by_mode{};
+  int server_kills = 0;
+  std::array<int, kModeCount> server_kills_by_mode{};
+  int storage_failures = 0;  // children ended by a storage error after a server kill
   std::array<int, kModeCount> children_by_mode{};
   int completed = 0;
   int keys_received = 0;
@@ -277,8 +328,9 @@ Options parse_options(int argc, char** argv) {
 // the driver's principal. Every third one is downloaded here and reactivated
 // (docs/contract.md, Lifecycle), so the children race on its second
 // generation. No connection stays open afterwards.
-std::vector<Cluster> fresh_clusters(const std::string& path, const std::string& token, int round, int count) {
-  ca::Registry registry(path);
+std::vector<Cluster> fresh_clusters(const crash::Location& location, const std::string& token, int round,
+                                    int count) {
+  ca::Registry registry = location.open();
   std::vector<Cluster> out;
   for (int i = 0; i < count; ++i) {
     ca::ClusterSpec spec;
@@ -296,8 +348,17 @@ std::vector<Cluster> fresh_clusters(const std::string& path, const std::string& 
   return out;
 }
 
-void handle_line(const std::string& line, Child& child, Stats& stats, Ledger& ledger) {
-  if (line.rfind("P ", 0) == 0) {
+// The storage error a client of a killed server gets.
+bool is_storage_failure(const std::string& line) { return line.rfind("E 500 UCS.01000007 ", 0) == 0; }
+
+void handle_line(const std::string& line, Child& child, bool& server_killed, Stats& stats, Ledger& ledger) {
+  if (line.rfind("S ", 0) == 0) {
+    server_killed = true;
+    ++stats.server_kills;
+    ++stats.server_kills_by_mode[static_cast<std::size_t>(child.mode)];
+  } else if (is_storage_failure(line)) {
+    if (child.storage_failures++ == 0) child.storage_failure = line;
+  } else if (line.rfind("P ", 0) == 0) {
     if (!child.killed_by_driver) {
       ::kill(child.pid, SIGKILL);
       child.killed_by_driver = true;
@@ -316,23 +377,35 @@ void handle_line(const std::string& line, Child& child, Stats& stats, Ledger& le
   }
 }
 
-// Runs one round of children to their end.
-void run_round(const Options& options, const std::string& path, const std::string& token,
+// Runs one round of children to their end; true when a server process was
+// killed in it (PostgreSQL).
+bool run_round(const Options& options, const crash::Location& location, const std::string& token,
                const std::vector<Cluster>& clusters, std::mt19937& random, Clock::duration& typical_lifetime,
                Stats& stats, Ledger& ledger) {
+  // Modes by weight: killed after a random delay most often; every other way
+  // regularly. On PostgreSQL the server's process stands in for SQLite's I/O;
+  // a server kill cuts every child of its round, so it is rarer.
+  static constexpr std::array<Mode, 12> kSqliteModes = {
+      Mode::kRandomDelay,  Mode::kRandomDelay, Mode::kRandomDelay, Mode::kAfterKeyGeneration,
+      Mode::kBeforeCommit, Mode::kAfterCommit, Mode::kIoBefore,    Mode::kIoAfter,
+      Mode::kIoTorn,       Mode::kIoTorn,      Mode::kNone,        Mode::kRandomDelay};
+  static constexpr std::array<Mode, 16> kPostgresModes = {
+      Mode::kRandomDelay,        Mode::kRandomDelay,       Mode::kRandomDelay,     Mode::kRandomDelay,
+      Mode::kAfterKeyGeneration, Mode::kBeforeCommit,      Mode::kAfterCommit,     Mode::kAfterKeyGeneration,
+      Mode::kBeforeCommit,       Mode::kAfterCommit,       Mode::kNone,            Mode::kNone,
+      Mode::kRandomDelay,        Mode::kServerRandomDelay, Mode::kServerMidCommit, Mode::kServerAfterCommit};
+  bool server_killed = false;
   std::vector<Child> children(static_cast<std::size_t>(options.children));
   for (Child& child : children) {
-    // Modes by weight: killed after a random delay most often; every other way regularly.
-    static constexpr std::array<Mode, 12> kModes = {
-        Mode::kRandomDelay,  Mode::kRandomDelay,   Mode::kRandomDelay, Mode::kAfterKeyGeneration,
-        Mode::kBeforeCommit, Mode::kAfterCommit,   Mode::kIoBefore,    Mode::kIoAfter,
-        Mode::kIoTorn,       Mode::kIoTorn,        Mode::kNone,        Mode::kRandomDelay};
-    child.mode = kModes[std::uniform_int_distribution<std::size_t>(0, kModes.size() - 1)(random)];
+    const auto pick = [&random](const auto& modes) {
+      return modes[std::uniform_int_distribution<std::size_t>(0, modes.size() - 1)(random)];
+    };
+    child.mode = location.postgres() ? pick(kPostgresModes) : pick(kSqliteModes);
     ++stats.children_by_mode[static_cast<std::size_t>(child.mode)];
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
       ledger.fail("pipe failed");
-      return;
+      return server_killed;
     }
     const unsigned child_seed = static_cast<unsigned>(random());
     std::fflush(nullptr);
@@ -340,16 +413,16 @@ void run_round(const Options& options, const std::string& path, const std::strin
     child.pid = ::fork();
     if (child.pid < 0) {
       ledger.fail("fork failed");
-      return;
+      return server_killed;
     }
     if (child.pid == 0) {
       ::close(fds[0]);
-      run_child(path, token, clusters, child.mode, child_seed, fds[1]);
+      run_child(location, token, clusters, child.mode, child_seed, fds[1]);
     }
     ::close(fds[1]);
     child.fd = fds[0];
     ++stats.children;
-    if (child.mode == Mode::kRandomDelay) {
+    if (child.mode == Mode::kRandomDelay || child.mode == Mode::kServerRandomDelay) {
       const auto limit = std::chrono::duration_cast<std::chrono::microseconds>(typical_lifetime).count();
       const auto delay = std::uniform_int_distribution<long long>(0, std::max<long long>(1, limit))(random);
       child.kill_at = child.started + std::chrono::microseconds(delay);
@@ -366,7 +439,7 @@ void run_round(const Options& options, const std::string& path, const std::strin
         polled.push_back(pollfd{child.fd, POLLIN, 0});
         owners.push_back(&child);
       }
-      if (child.kill_at && !child.killed_by_driver) wake = std::min(wake, *child.kill_at);
+      if (child.kill_at && !child.killed_by_driver && !child.server_kill_tried) wake = std::min(wake, *child.kill_at);
     }
     if (polled.empty()) break;
     const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now()).count();
@@ -380,7 +453,7 @@ void run_round(const Options& options, const std::string& path, const std::strin
         child.buffer.append(chunk, static_cast<std::size_t>(n));
         std::size_t newline;
         while ((newline = child.buffer.find('\n')) != std::string::npos) {
-          handle_line(child.buffer.substr(0, newline), child, stats, ledger);
+          handle_line(child.buffer.substr(0, newline), child, server_killed, stats, ledger);
           child.buffer.erase(0, newline + 1);
         }
       } else {
@@ -391,7 +464,22 @@ void run_round(const Options& options, const std::string& path, const std::strin
     }
     const auto now = Clock::now();
     for (Child& child : children) {
-      if (child.kill_at && !child.killed_by_driver && now >= *child.kill_at) {
+      const bool due = child.kill_at && now >= *child.kill_at;
+      if (due && child.mode == Mode::kServerRandomDelay && !child.server_kill_tried) {
+        child.server_kill_tried = true;
+        try {
+          // None when the child has not connected yet, or is done.
+          if (location.kill_server_processes(session_name(child.pid)) > 0) {
+            server_killed = true;
+            ++stats.server_kills;
+            ++stats.server_kills_by_mode[static_cast<std::size_t>(child.mode)];
+          }
+        } catch (const ca::Error&) {
+          // The server is down already: another child's kill.
+        } catch (const std::exception& error) {
+          ledger.fail(error.what());
+        }
+      } else if (due && child.mode != Mode::kServerRandomDelay && !child.killed_by_driver) {
         ::kill(child.pid, SIGKILL);
         child.killed_by_driver = true;
       }
@@ -408,9 +496,16 @@ void run_round(const Options& options, const std::string& path, const std::strin
       ledger.fail("waitpid failed");
       continue;
     }
+    if (child.storage_failures > 0 && !server_killed) {
+      ledger.fail("child " + std::to_string(child.pid) + " (" + mode_name(child.mode) +
+                  ") failed with no server killed: " + child.storage_failure);
+    }
     if (WIFSIGNALED(child.status) && WTERMSIG(child.status) == SIGKILL) {
       ++stats.kills;
       ++stats.kills_by_mode[static_cast<std::size_t>(child.mode)];
+    } else if (WIFEXITED(child.status) && WEXITSTATUS(child.status) == kLibraryErrorExit &&
+               child.storage_failures > 0) {
+      ++stats.storage_failures;
     } else if (WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0) {
       ++stats.completed;
       // A child that finished sets the scale of the random delays.
@@ -421,13 +516,14 @@ void run_round(const Options& options, const std::string& path, const std::strin
                                              : "exit status " + std::to_string(WEXITSTATUS(child.status))));
     }
   }
+  return server_killed;
 }
 
 // The invariant over every cluster, on a fresh connection after the kills.
 // Audit records are per cluster and generation (an activation starts a new
 // one); the cluster's current generation is the one judged.
-void check_invariant(const std::string& path, const Ledger& keys_ledger, Ledger& ledger) {
-  ca::Registry registry(path);
+void check_invariant(const crash::Location& location, const Ledger& keys_ledger, Ledger& ledger) {
+  ca::Registry registry = location.open();
   std::map<std::pair<std::string, std::int64_t>, std::string> audited;  // (cluster, generation) -> serial
   std::set<std::string> serials;
   for (const ca::LifecycleEvent& event : registry.events()) {
@@ -474,33 +570,11 @@ void check_invariant(const std::string& path, const Ledger& keys_ledger, Ledger&
   }
 }
 
-std::string pragma_text(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(statement) == SQLITE_ROW) {
-        const auto* text = sqlite3_column_text(statement, 0);
-        if (!out.empty()) out += "; ";
-        out += text ? reinterpret_cast<const char*>(text) : "NULL";
-      }
-    } else {
-      out = std::string("error: ") + sqlite3_errmsg(db);
-    }
-    sqlite3_finalize(statement);
-  } else {
-    out = "cannot open";
-  }
-  sqlite3_close(db);
-  return out;
-}
-
 // Once more, every cluster: Downloaded where a download was committed, the
 // one and only key elsewhere.
-void final_pass(const std::string& path, const std::string& token, const std::vector<Cluster>& clusters,
+void final_pass(const crash::Location& location, const std::string& token, const std::vector<Cluster>& clusters,
                 const Ledger& keys_ledger, Ledger& ledger, int& late_keys) {
-  ca::Registry registry(path);
+  ca::Registry registry = location.open();
   for (const Cluster& cluster : clusters) {
     const ca::ClusterId id = ca::ClusterId::parse(cluster.id);
     const bool downloaded = registry.cluster(id).downloaded_at.has_value();
@@ -528,23 +602,20 @@ int main(int argc, char** argv) {
   std::mt19937 random(options.seed);
   ca::testing::SqliteFaultVfs::install();  // inherited by every child; inert until a child sets a hook
 
-  std::string path = options.db;
-  std::filesystem::path temp_dir;
-  if (path.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "clusteraccess-crash-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      std::perror("mkdtemp");
-      return 1;
-    }
-    temp_dir = pattern;
-    path = (temp_dir / "registry.db").string();
+  std::optional<crash::Location> made;
+  try {
+    made.emplace(options.db);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "crash_driver: %s\n", error.what());
+    return 1;
   }
+  const crash::Location& location = *made;
   std::printf("crash_driver: seed %u, target %d kills, %d children x %d fresh clusters per round, %s\n",
-              options.seed, options.kills, options.children, options.clusters, path.c_str());
+              options.seed, options.kills, options.children, options.clusters, location.describe().c_str());
 
   std::string token;
   {
-    ca::Registry registry(path);
+    ca::Registry registry = location.open();
     registry.set_public_endpoint("proxy.example.com", 30123);
     registry.add_region("eu-de", "proxy.eu-de.example.com", 30124);
     token = registry.create_token("crasher", std::chrono::hours(24 * 7));
@@ -557,71 +628,86 @@ int main(int argc, char** argv) {
   Clock::duration typical_lifetime = 30ms;
   const auto started = Clock::now();
   const auto give_up = started + std::chrono::seconds(options.max_seconds);
-  while (stats.kills < options.kills && ledger.failures.empty()) {
+  while (stats.kills + stats.server_kills < options.kills && ledger.failures.empty()) {
     if (Clock::now() > give_up) {
-      ledger.fail("time limit reached after " + std::to_string(stats.kills) + " kills");
+      ledger.fail("time limit reached after " + std::to_string(stats.kills + stats.server_kills) + " kills");
       break;
     }
     ++stats.rounds;
     try {
-      const std::vector<Cluster> clusters = fresh_clusters(path, token, stats.rounds, options.clusters);
+      const std::vector<Cluster> clusters = fresh_clusters(location, token, stats.rounds, options.clusters);
       all_clusters.insert(all_clusters.end(), clusters.begin(), clusters.end());
-      run_round(options, path, token, clusters, random, typical_lifetime, stats, keys_ledger);
+      const bool server_killed =
+          run_round(options, location, token, clusters, random, typical_lifetime, stats, keys_ledger);
       ledger.failures.insert(ledger.failures.end(), keys_ledger.failures.begin(), keys_ledger.failures.end());
       keys_ledger.failures.clear();
-      check_invariant(path, keys_ledger, ledger);
+      if (server_killed && !location.wait_until_serving(60s)) {
+        ledger.fail("the database server did not take connections again within 60 s");
+      }
+      check_invariant(location, keys_ledger, ledger);
     } catch (const std::exception& error) {
       ledger.fail(std::string("round ") + std::to_string(stats.rounds) + ": " + error.what());
     }
     if (options.verbose) {
-      std::printf("round %d: %d kills, %d keys received\n", stats.rounds, stats.kills, stats.keys_received);
+      std::printf("round %d: %d kills, %d server kills, %d keys received\n", stats.rounds, stats.kills,
+                  stats.server_kills, stats.keys_received);
     }
   }
 
+  // The server kills are the point of a run on PostgreSQL: a run that
+  // could not make any proves nothing about them.
+  const int server_children = stats.children_by_mode[static_cast<std::size_t>(Mode::kServerRandomDelay)] +
+                              stats.children_by_mode[static_cast<std::size_t>(Mode::kServerMidCommit)] +
+                              stats.children_by_mode[static_cast<std::size_t>(Mode::kServerAfterCommit)];
+  if (location.postgres() && server_children >= 4 && stats.server_kills == 0) {
+    ledger.fail(std::to_string(server_children) + " children were to have their server killed, and none was");
+  }
+
   int late_keys = 0;
-  std::string integrity;
-  std::string foreign_keys;
+  std::string database = "not checked";
   if (ledger.failures.empty()) {
     try {
-      final_pass(path, token, all_clusters, keys_ledger, ledger, late_keys);
-      check_invariant(path, keys_ledger, ledger);
+      final_pass(location, token, all_clusters, keys_ledger, ledger, late_keys);
+      check_invariant(location, keys_ledger, ledger);
     } catch (const std::exception& error) {
       ledger.fail(std::string("final pass: ") + error.what());
     }
   }
-  integrity = pragma_text(path, "PRAGMA integrity_check");
-  foreign_keys = pragma_text(path, "PRAGMA foreign_key_check");
-  if (integrity != "ok") ledger.fail("integrity_check: " + integrity);
-  if (!foreign_keys.empty()) ledger.fail("foreign_key_check: " + foreign_keys);
+  try {
+    database = location.check_database();
+  } catch (const std::exception& error) {
+    database = error.what();
+  }
+  if (database != "ok") ledger.fail("database check: " + database);
 
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  std::printf("crash_driver: %d rounds, %d children, %d SIGKILLs in %.1f s\n", stats.rounds, stats.children,
-              stats.kills, seconds);
+  std::printf("crash_driver: %d rounds, %d children, %d SIGKILLs of children and %d of server processes in %.1f s\n",
+              stats.rounds, stats.children, stats.kills, stats.server_kills, seconds);
   for (int m = 0; m < kModeCount; ++m) {
-    std::printf("  %-28s %4d children, %4d killed\n", mode_name(static_cast<Mode>(m)),
-                stats.children_by_mode[static_cast<std::size_t>(m)],
-                stats.kills_by_mode[static_cast<std::size_t>(m)]);
+    const auto mode = static_cast<std::size_t>(m);
+    if (stats.children_by_mode[mode] == 0) continue;
+    std::printf("  %-28s %4d children, %4d killed, %4d server kills\n", mode_name(static_cast<Mode>(m)),
+                stats.children_by_mode[mode], stats.kills_by_mode[mode], stats.server_kills_by_mode[mode]);
   }
   long downloaded = 0;
   try {
-    downloaded = static_cast<long>(ca::Registry(path).downloads().size());
+    downloaded = static_cast<long>(location.open().downloads().size());
   } catch (const std::exception& error) {
     ledger.fail(std::string("reopening: ") + error.what());
   }
-  // Committed downloads whose key died with its child (killed after the
-  // commit, before reporting): the cluster is downloaded, the key never left.
+  // Committed downloads whose key never reached a child: the child was
+  // killed after the commit, before reporting, or its server was, after
+  // writing the commit and before answering it (the child got a 500). The
+  // cluster is downloaded; the key never left.
   const long lost = downloaded - stats.keys_received - late_keys;
   if (lost < 0) ledger.fail("more keys received than downloads committed");
   std::printf("  %zu clusters, %d keys received by children, %d later calls answered Downloaded,\n"
+              "  %d children ended by a storage error after a server kill,\n"
               "  %d keys given out in the final pass, %ld downloads committed in all,\n"
-              "  %ld keys lost with a child killed after the commit; integrity_check: %s\n",
-              all_clusters.size(), stats.keys_received, stats.downloaded_reports, late_keys, downloaded, lost,
-              integrity.c_str());
+              "  %ld keys lost with a child (or a server process) killed after the commit; database check: %s\n",
+              all_clusters.size(), stats.keys_received, stats.downloaded_reports, stats.storage_failures, late_keys,
+              downloaded, lost, database.c_str());
 
-  if (!temp_dir.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(temp_dir, ignored);
-  }
   if (!ledger.failures.empty()) {
     std::printf("crash_driver: FAILED (seed %u)\n", options.seed);
     for (const std::string& failure : ledger.failures) std::printf("  %s\n", failure.c_str());

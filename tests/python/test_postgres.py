@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -236,6 +237,75 @@ def test_an_unreachable_database_is_500_and_healthz_503_until_it_is_back(
     status, body = get(server.port, f"/v1/clusters/{ids[0]}/accessinfo", token)
     assert status == 200 and body != [DOWNLOADED]
     assert len(registry.downloads()) == 1
+
+
+def test_a_replica_killed_mid_run_gives_no_second_key_and_the_other_serves_on(
+    own_cluster: Cluster, tmp_path: Path, serve: Callable[..., RunningServer]
+) -> None:
+    key = tmp_path / "master.key"
+    registry, token, ids = installation_on(own_cluster.uri, key, clusters=48)
+    env = {"CLUSTERACCESS_MASTER_KEY_FILE": str(key)}
+    replicas = [serve(own_cluster.uri, env=env), serve(own_cluster.uri, env=env)]
+    victim = replicas[0]
+
+    # Killed once it has answered a few requests, its other clients' in flight.
+    victim_answered = threading.Semaphore(0)
+
+    def kill_the_victim_mid_run() -> None:
+        for _ in range(4):
+            assert victim_answered.acquire(timeout=60), "the victim answered nothing"
+        victim.process.send_signal(signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_victim_mid_run)
+    killer.start()
+
+    def client(index: int) -> list[tuple[str, Optional[tuple[int, Any]]]]:
+        port = replicas[index % 2].port
+        order = ids[index % len(ids):] + ids[: index % len(ids)]
+        answers: list[tuple[str, Optional[tuple[int, Any]]]] = []
+        for cluster_id in order:
+            try:
+                answers.append((cluster_id, get(port, f"/v1/clusters/{cluster_id}/accessinfo", token)))
+                if index % 2 == 0:
+                    victim_answered.release()
+            except (OSError, http.client.HTTPException):
+                answers.append((cluster_id, None))  # the replica died under this request, or before it
+        return answers
+
+    answers = [answer for per_client in race(8, client) for answer in per_client]
+    killer.join()
+    assert victim.process.wait(timeout=15) == -signal.SIGKILL
+    lost = [cluster_id for cluster_id, answer in answers if answer is None]
+    assert lost, "the victim was killed after its clients were done"
+    served = [answer for _, answer in answers if answer is not None]
+    assert all(status == 200 for status, _ in served), served
+
+    # The survivor and a replica started in the victim's place answer every
+    # cluster: Downloaded where a download committed, its one key elsewhere.
+    replacement = serve(own_cluster.uri, env=env)
+    survivor = replicas[1]
+    received: dict[str, list[str]] = {}
+    for cluster_id, answer in answers:
+        if answer is not None and answer[1] != [DOWNLOADED]:
+            received.setdefault(cluster_id, []).append(agent_serial(answer[1]))
+    for index, cluster_id in enumerate(ids):
+        port = (survivor, replacement)[index % 2].port
+        status, body = get(port, f"/v1/clusters/{cluster_id}/accessinfo", token)
+        assert status == 200
+        if body != [DOWNLOADED]:
+            received.setdefault(cluster_id, []).append(agent_serial(body))
+        assert get(port, f"/v1/clusters/{cluster_id}/accessinfo", token) == (200, [DOWNLOADED])
+
+    # At most one key per cluster, the committed one, with its audit record
+    # and event; a cluster whose key died with the victim stays downloaded.
+    records = {record.cluster_id: record.certificate_serial for record in registry.downloads()}
+    assert set(records) == set(ids) and len(registry.downloads()) == len(ids)
+    events = {(event.cluster_id, event.certificate_serial) for event in registry.events() if event.kind == "download"}
+    for cluster_id in ids:
+        serial = registry.cluster(cluster_id).certificate_serial
+        assert records[cluster_id] == serial and (cluster_id, serial) in events
+        keys = received.get(cluster_id, [])
+        assert len(keys) <= 1 and set(keys) <= {serial}
 
 
 def test_a_statement_past_the_timeout_is_500_and_records_nothing(own_cluster: Cluster, tmp_path: Path) -> None:
